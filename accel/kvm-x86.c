@@ -1,0 +1,146 @@
+#include "accel/kvm-x86.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "hw/x86/cpu-setup.h"
+#include "util/error.h"
+
+#define APIC_LVT0 0x350
+#define APIC_LVT1 0x360
+#define APIC_MODE_NMI 0x4
+#define APIC_MODE_EXTINT 0x7
+
+/* KVM paravirtual MSRs that make KVM write into guest memory; a reset must
+ * turn them off or the next boot's RAM gets clobbered. */
+static const uint32_t kvm_x86_pv_msrs[] = {
+    0x4b564d00, /* MSR_KVM_WALL_CLOCK_NEW */
+    0x4b564d01, /* MSR_KVM_SYSTEM_TIME_NEW */
+    0x4b564d02, /* MSR_KVM_ASYNC_PF_EN */
+    0x4b564d03, /* MSR_KVM_STEAL_TIME */
+    0x4b564d04, /* MSR_KVM_PV_EOI_EN */
+    0x11,       /* MSR_KVM_WALL_CLOCK */
+    0x12,       /* MSR_KVM_SYSTEM_TIME */
+};
+
+static bool kvm_x86_ioctl(int fd, unsigned long req, void *arg, const char *name, GError **errp)
+{
+    if (ioctl(fd, req, arg) < 0) {
+        error_setg_errno(errp, errno, "%s", name);
+        return false;
+    }
+    return true;
+}
+
+#define KVM_X86_IOCTL(fd, req, arg, errp) kvm_x86_ioctl(fd, req, arg, #req, errp)
+
+static void lapic_set_reg(struct kvm_lapic_state *l, unsigned off, uint32_t v)
+{
+    memcpy(&l->regs[off], &v, sizeof(v));
+}
+
+static uint32_t lapic_get_reg(const struct kvm_lapic_state *l, unsigned off)
+{
+    uint32_t v;
+
+    memcpy(&v, &l->regs[off], sizeof(v));
+    return v;
+}
+
+bool kvm_x86_vcpu_setup(int fd, const struct kvm_cpuid2 *supported, unsigned index,
+                        unsigned ncpus, GError **errp)
+{
+    size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
+    g_autofree struct kvm_cpuid2 *cpuid = g_memdup2(supported, size);
+    struct kvm_fpu fpu;
+    struct kvm_lapic_state lapic;
+
+    cpu_setup_cpuid(cpuid, index, ncpus);
+    cpu_setup_fpu(&fpu);
+    if (!KVM_X86_IOCTL(fd, KVM_SET_CPUID2, cpuid, errp) ||
+        !KVM_X86_IOCTL(fd, KVM_SET_FPU, &fpu, errp) ||
+        !KVM_X86_IOCTL(fd, KVM_GET_LAPIC, &lapic, errp))
+        return false;
+    /* Virtual-wire mode, as firmware leaves it: PIC on LINT0, NMI on LINT1. */
+    lapic_set_reg(&lapic, APIC_LVT0, (lapic_get_reg(&lapic, APIC_LVT0) & ~0x10700u) |
+                                         (APIC_MODE_EXTINT << 8));
+    lapic_set_reg(&lapic, APIC_LVT1, (lapic_get_reg(&lapic, APIC_LVT1) & ~0x10700u) |
+                                         (APIC_MODE_NMI << 8));
+    return KVM_X86_IOCTL(fd, KVM_SET_LAPIC, &lapic, errp);
+}
+
+bool kvm_x86_save_reset_state(int fd, struct kvm_x86_reset_state *s, GError **errp)
+{
+    memset(s, 0, sizeof(*s));
+    return KVM_X86_IOCTL(fd, KVM_GET_REGS, &s->regs, errp) &&
+           KVM_X86_IOCTL(fd, KVM_GET_SREGS, &s->sregs, errp) &&
+           KVM_X86_IOCTL(fd, KVM_GET_FPU, &s->fpu, errp) &&
+           KVM_X86_IOCTL(fd, KVM_GET_LAPIC, &s->lapic, errp) &&
+           KVM_X86_IOCTL(fd, KVM_GET_VCPU_EVENTS, &s->events, errp) &&
+           KVM_X86_IOCTL(fd, KVM_GET_MP_STATE, &s->mp_state, errp) &&
+           KVM_X86_IOCTL(fd, KVM_GET_XCRS, &s->xcrs, errp);
+}
+
+static bool kvm_x86_clear_pv_msrs(int fd, GError **errp)
+{
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[G_N_ELEMENTS(kvm_x86_pv_msrs)];
+    } msrs = { .hdr.nmsrs = G_N_ELEMENTS(kvm_x86_pv_msrs) };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(kvm_x86_pv_msrs); i++)
+        msrs.e[i].index = kvm_x86_pv_msrs[i];
+    /* KVM_SET_MSRS returns how many it set; a short count is fine for MSRs
+     * this host does not have. */
+    if (ioctl(fd, KVM_SET_MSRS, &msrs) < 0) {
+        error_setg_errno(errp, errno, "KVM_SET_MSRS");
+        return false;
+    }
+    return true;
+}
+
+bool kvm_x86_load_reset_state(int fd, const struct kvm_x86_reset_state *s, GError **errp)
+{
+    struct kvm_x86_reset_state c = *s; /* the ioctls take non-const pointers */
+
+    /* Order as KVM requires: sregs before regs; LAPIC after sregs (APIC base
+     * MSR lives in sregs); MP state last. */
+    return KVM_X86_IOCTL(fd, KVM_SET_SREGS, &c.sregs, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_REGS, &c.regs, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_FPU, &c.fpu, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_XCRS, &c.xcrs, errp) &&
+           kvm_x86_clear_pv_msrs(fd, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_LAPIC, &c.lapic, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_VCPU_EVENTS, &c.events, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_MP_STATE, &c.mp_state, errp);
+}
+
+bool kvm_x86_set_boot_entry(int fd, const struct boot_entry *entry, GError **errp)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+
+    if (!KVM_X86_IOCTL(fd, KVM_GET_SREGS, &sregs, errp))
+        return false;
+    if (entry->mode == BOOT_PVH)
+        cpu_setup_pvh(&regs, &sregs, entry->entry, entry->arg);
+    else
+        cpu_setup_linux64(&regs, &sregs, entry->entry, entry->arg);
+    return KVM_X86_IOCTL(fd, KVM_SET_SREGS, &sregs, errp) &&
+           KVM_X86_IOCTL(fd, KVM_SET_REGS, &regs, errp);
+}
+
+char *kvm_x86_describe_regs(int fd)
+{
+    struct kvm_regs r;
+    struct kvm_sregs s;
+
+    if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0)
+        return g_strdup("(registers unavailable)");
+    return g_strdup_printf("RIP=%016llx RSP=%016llx RAX=%016llx RBX=%016llx RCX=%016llx "
+                           "RDX=%016llx RFLAGS=%08llx CS=%04x CR0=%08llx CR3=%08llx "
+                           "CR4=%08llx EFER=%08llx",
+                           r.rip, r.rsp, r.rax, r.rbx, r.rcx, r.rdx, r.rflags, s.cs.selector,
+                           s.cr0, s.cr3, s.cr4, s.efer);
+}

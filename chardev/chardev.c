@@ -1,0 +1,314 @@
+#include "chardev/chardev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/keyval.h"
+
+enum chardev_kind {
+    CHARDEV_NULL,
+    CHARDEV_STDIO,
+    CHARDEV_FILE,
+    CHARDEV_UNIX_SERVER,
+    CHARDEV_UNIX_CLIENT,
+};
+
+struct chardev {
+    enum chardev_kind kind;
+    char *spec;
+    char *path; /* file or socket path */
+    GMainContext *ctx;
+    int in_fd;      /* -1: no input */
+    int out_fd;     /* -1: output dropped */
+    int listen_fd;  /* servers only */
+    bool owns_fds;  /* false for stdio */
+    GSource *in_watch;
+    GSource *listen_watch;
+    chardev_can_receive_fn can_receive;
+    chardev_receive_fn receive;
+    void *opaque;
+};
+
+static void chardev_watch_input(struct chardev *chr);
+
+static void chardev_drop_source(GSource **s)
+{
+    if (*s) {
+        g_source_destroy(*s);
+        g_source_unref(*s);
+        *s = NULL;
+    }
+}
+
+static void chardev_disconnect(struct chardev *chr)
+{
+    chardev_drop_source(&chr->in_watch);
+    if (chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT) {
+        if (chr->in_fd >= 0)
+            close(chr->in_fd);
+        chr->in_fd = chr->out_fd = -1;
+    } else {
+        chr->in_fd = -1; /* stdin at EOF: stop reading, keep writing */
+    }
+}
+
+static gboolean chardev_input_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    struct chardev *chr = opaque;
+    uint8_t buf[256];
+    size_t want = sizeof(buf);
+    ssize_t n;
+
+    (void)cond;
+    if (chr->can_receive) {
+        want = MIN(want, chr->can_receive(chr->opaque));
+        if (want == 0) {
+            /* Frontend is full; chardev_accept_input() re-arms the watch. */
+            g_source_unref(chr->in_watch);
+            chr->in_watch = NULL;
+            return G_SOURCE_REMOVE;
+        }
+    }
+    n = read(fd, buf, want);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return G_SOURCE_CONTINUE;
+    if (n <= 0) {
+        g_source_unref(chr->in_watch);
+        chr->in_watch = NULL;
+        chardev_disconnect(chr);
+        return G_SOURCE_REMOVE;
+    }
+    if (chr->receive)
+        chr->receive(chr->opaque, buf, n);
+    return G_SOURCE_CONTINUE;
+}
+
+static void chardev_watch_input(struct chardev *chr)
+{
+    if (chr->in_fd < 0 || chr->in_watch || !chr->receive)
+        return;
+    chr->in_watch = g_unix_fd_source_new(chr->in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(chr->in_watch, (GSourceFunc)(void (*)(void))chardev_input_ready, chr,
+                          NULL);
+    g_source_attach(chr->in_watch, chr->ctx);
+}
+
+static gboolean chardev_accept_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    struct chardev *chr = opaque;
+    int c;
+
+    (void)cond;
+    c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return G_SOURCE_CONTINUE;
+    if (chr->out_fd >= 0) {
+        /* one client at a time, as QEMU's socket chardev */
+        close(c);
+        return G_SOURCE_CONTINUE;
+    }
+    chr->in_fd = chr->out_fd = c;
+    chardev_watch_input(chr);
+    return G_SOURCE_CONTINUE;
+}
+
+static bool chardev_parse_unix(struct chardev *chr, const char *rest, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(rest, "path", errp);
+    bool server = false, wait = true;
+
+    if (!kv)
+        return false;
+    chr->path = keyval_take_str(kv, "path");
+    if (!keyval_take_bool(kv, "server", &server, errp) ||
+        !keyval_take_bool(kv, "wait", &wait, errp) ||
+        !keyval_check_empty(kv, "unix socket backend", errp))
+        return false;
+    if (!chr->path || !*chr->path) {
+        error_setg(errp, "unix: missing socket path");
+        return false;
+    }
+    if (strlen(chr->path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        error_setg(errp, "unix:%s: socket path too long", chr->path);
+        return false;
+    }
+    chr->kind = server ? CHARDEV_UNIX_SERVER : CHARDEV_UNIX_CLIENT;
+    if (server && !wait)
+        return true;
+    if (server) {
+        fprintf(stderr, "tern: waiting for connection on: unix:%s,server\n", chr->path);
+        chr->listen_fd = -2; /* marker: wait in chardev_open_unix() */
+    }
+    return true;
+}
+
+static bool chardev_open_unix(struct chardev *chr, GError **errp)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    bool wait = chr->listen_fd == -2;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    chr->listen_fd = -1;
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "socket");
+        return false;
+    }
+    strcpy(sa.sun_path, chr->path);
+    if (chr->kind == CHARDEV_UNIX_CLIENT) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            error_setg_errno(errp, errno, "unix:%s: cannot connect", chr->path);
+            close(fd);
+            return false;
+        }
+        chr->in_fd = chr->out_fd = fd;
+        return true;
+    }
+    unlink(chr->path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+        error_setg_errno(errp, errno, "unix:%s: cannot listen", chr->path);
+        close(fd);
+        return false;
+    }
+    chr->listen_fd = fd;
+    if (wait) {
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c >= 0)
+            chr->in_fd = chr->out_fd = c;
+    }
+    chr->listen_watch = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(chr->listen_watch, (GSourceFunc)(void (*)(void))chardev_accept_ready,
+                          chr, NULL);
+    g_source_attach(chr->listen_watch, chr->ctx);
+    return true;
+}
+
+static bool chardev_parse(struct chardev *chr, const char *spec, GError **errp)
+{
+    if (!strcmp(spec, "null") || !strcmp(spec, "none")) {
+        chr->kind = CHARDEV_NULL;
+    } else if (!strcmp(spec, "stdio")) {
+        chr->kind = CHARDEV_STDIO;
+    } else if (g_str_has_prefix(spec, "file:")) {
+        chr->kind = CHARDEV_FILE;
+        chr->path = g_strdup(spec + 5);
+        if (!*chr->path) {
+            error_setg(errp, "file: missing path");
+            return false;
+        }
+    } else if (g_str_has_prefix(spec, "unix:")) {
+        return chardev_parse_unix(chr, spec + 5, errp);
+    } else {
+        error_setg(errp, "'%s': unknown backend (stdio, null, none, file:PATH, "
+                         "unix:PATH[,server,nowait])",
+                   spec);
+        return false;
+    }
+    return true;
+}
+
+static bool chardev_open(struct chardev *chr, GError **errp)
+{
+    switch (chr->kind) {
+    case CHARDEV_NULL:
+        return true;
+    case CHARDEV_STDIO:
+        chr->in_fd = STDIN_FILENO;
+        chr->out_fd = STDOUT_FILENO;
+        chr->owns_fds = false;
+        return true;
+    case CHARDEV_FILE:
+        chr->out_fd = open(chr->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (chr->out_fd < 0) {
+            error_setg_errno(errp, errno, "file:%s: cannot open", chr->path);
+            return false;
+        }
+        return true;
+    case CHARDEV_UNIX_SERVER:
+    case CHARDEV_UNIX_CLIENT:
+        return chardev_open_unix(chr, errp);
+    }
+    return false;
+}
+
+struct chardev *chardev_new(const char *spec, GMainContext *ctx, GError **errp)
+{
+    struct chardev *chr = g_new0(struct chardev, 1);
+
+    chr->spec = g_strdup(spec);
+    chr->ctx = ctx;
+    chr->in_fd = chr->out_fd = chr->listen_fd = -1;
+    chr->owns_fds = true;
+    if (!chardev_parse(chr, spec, errp) || !chardev_open(chr, errp)) {
+        chardev_free(chr);
+        return NULL;
+    }
+    return chr;
+}
+
+void chardev_free(struct chardev *chr)
+{
+    if (!chr)
+        return;
+    chardev_drop_source(&chr->in_watch);
+    chardev_drop_source(&chr->listen_watch);
+    if (chr->owns_fds) {
+        if (chr->out_fd >= 0)
+            close(chr->out_fd);
+        if (chr->in_fd >= 0 && chr->in_fd != chr->out_fd)
+            close(chr->in_fd);
+    }
+    if (chr->listen_fd >= 0) {
+        close(chr->listen_fd);
+        unlink(chr->path);
+    }
+    g_free(chr->path);
+    g_free(chr->spec);
+    g_free(chr);
+}
+
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+    while (len && chr->out_fd >= 0) {
+        ssize_t n = chr->kind == CHARDEV_FILE || chr->kind == CHARDEV_STDIO
+                        ? write(chr->out_fd, buf, len)
+                        : send(chr->out_fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            /* Reader went away (EPIPE, closed socket): drop the output. */
+            if (chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT)
+                chardev_disconnect(chr);
+            else
+                chr->out_fd = -1;
+            return;
+        }
+        buf += n;
+        len -= n;
+    }
+}
+
+void chardev_set_handlers(struct chardev *chr, chardev_can_receive_fn can_receive,
+                          chardev_receive_fn receive, void *opaque)
+{
+    chr->can_receive = can_receive;
+    chr->receive = receive;
+    chr->opaque = opaque;
+    chardev_watch_input(chr);
+}
+
+void chardev_accept_input(struct chardev *chr)
+{
+    chardev_watch_input(chr);
+}
+
+const char *chardev_spec(const struct chardev *chr)
+{
+    return chr->spec;
+}

@@ -1,0 +1,93 @@
+#include "hw/x86/bzimage.h"
+
+#include <string.h>
+
+#include "util/error.h"
+
+enum {
+    BZ_SETUP_SECTS = 0x1f1, BZ_VID_MODE = 0x1fa, BZ_BOOT_FLAG = 0x1fe, BZ_JUMP = 0x200,
+    BZ_HEADER = 0x202, BZ_VERSION = 0x206, BZ_TYPE_OF_LOADER = 0x210, BZ_LOADFLAGS = 0x211,
+    BZ_RAMDISK_IMAGE = 0x218, BZ_RAMDISK_SIZE = 0x21c, BZ_CMD_LINE_PTR = 0x228,
+    BZ_INITRD_ADDR_MAX = 0x22c, BZ_XLOADFLAGS = 0x236, BZ_CMDLINE_SIZE = 0x238,
+    BZ_INIT_SIZE = 0x260, BZ_E820_ENTRIES = 0x1e8, BZ_E820_TABLE = 0x2d0,
+    BZ_EXT_RAMDISK_IMAGE = 0x0c0, BZ_EXT_RAMDISK_SIZE = 0x0c4, BZ_EXT_CMD_LINE_PTR = 0x0c8,
+    LOADED_HIGH = 0x01, XLF_KERNEL_64 = 0x01, BZ_E820_MAX = 128,
+};
+
+static uint16_t le16(const uint8_t *p) { return p[0] | p[1] << 8; }
+static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
+static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
+
+bool bzimage_is_linux(const uint8_t *buf, size_t len)
+{
+    return len >= BZ_HEADER + 4 && !memcmp(buf + BZ_HEADER, "HdrS", 4);
+}
+
+bool bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *info, GError **errp)
+{
+    unsigned sects;
+
+    memset(info, 0, sizeof(*info));
+    if (!bzimage_is_linux(buf, len)) {
+        error_setg(errp, "not a Linux bzImage (no \"HdrS\" header at 0x202)");
+        return false;
+    }
+    info->version = le16(buf + BZ_VERSION);
+    if (info->version < BZIMAGE_MIN_VERSION) {
+        error_setg(errp, "Linux boot protocol %u.%02u is too old (Tern needs 2.12 or later)",
+                   info->version >> 8, info->version & 0xff);
+        return false;
+    }
+    if (len < 0x270) {
+        error_setg(errp, "truncated bzImage header");
+        return false;
+    }
+    if (!(buf[BZ_LOADFLAGS] & LOADED_HIGH)) {
+        error_setg(errp, "not a bzImage (zImage kernels are not supported)");
+        return false;
+    }
+    if (!(le16(buf + BZ_XLOADFLAGS) & XLF_KERNEL_64)) {
+        error_setg(errp, "kernel has no 64-bit entry point (XLF_KERNEL_64 not set)");
+        return false;
+    }
+    sects = buf[BZ_SETUP_SECTS] ? buf[BZ_SETUP_SECTS] : 4;
+    info->setup_size = (uint64_t)(sects + 1) * 512;
+    if (info->setup_size >= len) {
+        error_setg(errp, "bzImage is truncated (setup of %" G_GUINT64_FORMAT " bytes, file of "
+                         "%zu)",
+                   info->setup_size, len);
+        return false;
+    }
+    info->kernel_size = len - info->setup_size;
+    info->header_end = MIN((unsigned)BZ_HEADER + buf[BZ_JUMP + 1], 0x290u);
+    info->initrd_addr_max = le32(buf + BZ_INITRD_ADDR_MAX);
+    info->cmdline_size = le32(buf + BZ_CMDLINE_SIZE);
+    info->init_size = le32(buf + BZ_INIT_SIZE);
+    return true;
+}
+
+void bzimage_build_zero_page(uint8_t *zp, const uint8_t *buf, const struct bzimage_info *info,
+                             uint64_t cmdline_paddr, uint64_t initrd_paddr, uint64_t initrd_size,
+                             const struct e820_entry *map, unsigned nmap)
+{
+    memset(zp, 0, 4096);
+    memcpy(zp + BZ_SETUP_SECTS, buf + BZ_SETUP_SECTS, info->header_end - BZ_SETUP_SECTS);
+    put16(zp + BZ_VID_MODE, 0xffff); /* "normal" */
+    zp[BZ_TYPE_OF_LOADER] = 0xff;    /* undefined loader */
+    put32(zp + BZ_CMD_LINE_PTR, cmdline_paddr);
+    put32(zp + BZ_EXT_CMD_LINE_PTR, cmdline_paddr >> 32);
+    put32(zp + BZ_RAMDISK_IMAGE, initrd_paddr);
+    put32(zp + BZ_RAMDISK_SIZE, initrd_size);
+    put32(zp + BZ_EXT_RAMDISK_IMAGE, initrd_paddr >> 32);
+    put32(zp + BZ_EXT_RAMDISK_SIZE, initrd_size >> 32);
+    nmap = MIN(nmap, (unsigned)BZ_E820_MAX);
+    zp[BZ_E820_ENTRIES] = nmap;
+    for (unsigned i = 0; i < nmap; i++) {
+        uint8_t *e = zp + BZ_E820_TABLE + 20 * i;
+        put64(e, map[i].addr);
+        put64(e + 8, map[i].size);
+        put32(e + 16, map[i].type);
+    }
+}

@@ -1,0 +1,72 @@
+#include "hw/x86/machine.h"
+
+static bool machine_init_uart(struct machine *m, const struct machine_config *cfg,
+                              GError **errp)
+{
+    struct irq_line irq = { cfg->irq_set, cfg->irq_opaque, MACHINE_COM1_IRQ };
+
+    if (!cfg->serial)
+        return true;
+    m->has_uart = true;
+    uart16550_init(&m->uart, cfg->serial, irq);
+    return iomap_add(cfg->pio, MACHINE_COM1_BASE, 8, &uart16550_ops, &m->uart, "serial0", errp);
+}
+
+static void machine_reset_uart(struct machine *m)
+{
+    if (m->has_uart)
+        uart16550_reset(&m->uart);
+}
+
+static bool machine_init_i8042(struct machine *m, const struct machine_config *cfg,
+                               GError **errp)
+{
+    i8042_init(&m->i8042, cfg->ctl);
+    /* One range 0x60-0x64; 0x61 (PIT speaker) never gets here: KVM's
+     * in-kernel PIT claims it, and 0x62/0x63 read as all ones. */
+    return iomap_add(cfg->pio, I8042_DATA_PORT, I8042_CMD_PORT - I8042_DATA_PORT + 1, &i8042_ops,
+                     &m->i8042, "i8042", errp);
+}
+
+static void machine_reset_i8042(struct machine *m)
+{
+    i8042_reset(&m->i8042);
+}
+
+static bool machine_init_debug_exit(struct machine *m, const struct machine_config *cfg,
+                                    GError **errp)
+{
+    if (!cfg->debug_exit)
+        return true;
+    m->has_debug_exit = true;
+    debug_exit_init(&m->debug_exit, cfg->ctl);
+    return iomap_add(cfg->pio, cfg->debug_exit_base, cfg->debug_exit_size, &debug_exit_ops,
+                     &m->debug_exit, "isa-debug-exit", errp);
+}
+
+static const struct machine_device {
+    const char *name;
+    bool (*init)(struct machine *m, const struct machine_config *cfg, GError **errp);
+    void (*reset)(struct machine *m);
+} machine_devices[] = {
+    { "serial0", machine_init_uart, machine_reset_uart },
+    { "i8042", machine_init_i8042, machine_reset_i8042 },
+    { "isa-debug-exit", machine_init_debug_exit, NULL },
+};
+
+bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(machine_devices); i++) {
+        if (!machine_devices[i].init(m, cfg, errp))
+            return false;
+    }
+    return true;
+}
+
+void machine_reset(struct machine *m)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(machine_devices); i++) {
+        if (machine_devices[i].reset)
+            machine_devices[i].reset(m);
+    }
+}

@@ -1,0 +1,52 @@
+/*
+ * The tern-1.0 machine's devices, in ONE ordered list (machine.c:
+ * machine_devices[]): creation, I/O registration and reset all walk it in
+ * that order, so adding a device is one table row.
+ *
+ *   device           ports / irq        notes
+ *   serial0 (COM1)   0x3f8-0x3ff, IRQ 4 16550A; absent with -serial none
+ *   i8042            0x60, 0x64         reset line only
+ *   isa-debug-exit   -device iobase/iosize   only when requested
+ * (PIC, IOAPIC, PIT and the local APICs are KVM's in-kernel devices.)
+ */
+#ifndef HW_X86_MACHINE_H
+#define HW_X86_MACHINE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chardev/chardev.h"
+#include "hw/debug-exit.h"
+#include "hw/i8042.h"
+#include "hw/machine-ctl.h"
+#include "hw/uart16550.h"
+#include "system/iomap.h"
+
+#define MACHINE_COM1_BASE 0x3f8
+#define MACHINE_COM1_IRQ 4
+
+struct machine_config {
+    struct iomap *pio;
+    void (*irq_set)(void *opaque, unsigned gsi, int level);
+    void *irq_opaque;
+    struct machine_ctl ctl;
+    struct chardev *serial; /* NULL: no COM1 */
+    bool debug_exit;
+    uint16_t debug_exit_base;
+    uint16_t debug_exit_size;
+};
+
+struct machine {
+    bool has_uart;
+    struct uart16550 uart;
+    struct i8042 i8042;
+    bool has_debug_exit;
+    struct debug_exit debug_exit;
+};
+
+bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp);
+/* Reset every device to its power-on state (VM lock held, vCPUs paused). */
+void machine_reset(struct machine *m);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * tern: argv -> options -> VM -> main loop -> exit status.
+ * The only place that prints a fatal error and exits.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "system/options.h"
+#include "system/vm.h"
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) err = NULL;
+    struct options opts;
+    struct vm *vm;
+    int status;
+
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout or socket is an error, not death */
+    if (!options_parse(&opts, argc, argv, &err)) {
+        fprintf(stderr, "tern: %s\n", err->message);
+        return 1;
+    }
+    switch (opts.action) {
+    case OPTIONS_HELP:
+        options_print_help(stdout);
+        options_clear(&opts);
+        return 0;
+    case OPTIONS_VERSION:
+        options_print_version(stdout);
+        options_clear(&opts);
+        return 0;
+    case OPTIONS_LISTED:
+        options_clear(&opts);
+        return 0;
+    case OPTIONS_RUN:
+        break;
+    }
+
+    vm = vm_new(&opts, &err);
+    options_clear(&opts);
+    if (!vm) {
+        fprintf(stderr, "tern: %s\n", err->message);
+        return 1;
+    }
+    vm_lock(vm);
+    if (!vm_start(vm, &err)) {
+        fprintf(stderr, "tern: %s\n", err->message);
+        vm_unlock(vm);
+        vm_free(vm);
+        return 1;
+    }
+    status = vm_run(vm);
+    vm_unlock(vm);
+    fflush(stdout);
+    vm_free(vm);
+    return status;
+}

@@ -1,0 +1,57 @@
+/*
+ * The command line, QEMU-style: `tern -m 512M -smp 2 -kernel FILE ...`.
+ *
+ * options_parse() turns argv into a struct options and checks everything that
+ * can be checked without touching the host (sizes, counts, known machine and
+ * device names).  Every error names the option it came from, so main() prints
+ * it as one line: "tern: -m 0: RAM size must be at least 2 MiB".
+ */
+#ifndef SYSTEM_OPTIONS_H
+#define SYSTEM_OPTIONS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPTIONS_MACHINE_DEFAULT "tern-1.0"
+#define OPTIONS_RAM_DEFAULT (128ULL << 20)
+#define OPTIONS_RAM_MIN (2ULL << 20)
+#define OPTIONS_SMP_MAX 254 /* xAPIC ids; the IOAPIC takes the next id */
+
+enum options_action {
+    OPTIONS_RUN,
+    OPTIONS_HELP,
+    OPTIONS_VERSION,
+    OPTIONS_LISTED, /* -machine help / -device help printed a list */
+};
+
+struct debug_exit_config {
+    bool present;
+    uint16_t iobase;
+    uint16_t iosize;
+};
+
+struct options {
+    enum options_action action;
+    uint64_t ram_size;  /* bytes, whole MiB */
+    char *ram_size_arg; /* as the user typed it, for messages */
+    unsigned smp;
+    char *kernel;
+    char *initrd;
+    char *append;
+    char *serial; /* chardev spec: stdio, null, none, file:PATH, unix:PATH,server,nowait */
+    char *name;
+    char *machine;
+    bool start_paused;
+    bool no_reboot;
+    struct debug_exit_config debug_exit;
+};
+
+/* Fill @o from argv (argv[0] is the program).  On error @o is left freed. */
+bool options_parse(struct options *o, int argc, char **argv, GError **errp);
+void options_clear(struct options *o);
+void options_print_help(FILE *out);
+void options_print_version(FILE *out);
+
+#endif

@@ -1,0 +1,278 @@
+#include "system/vm.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hw/x86/e820.h"
+#include "util/error.h"
+
+void vm_lock(struct vm *vm)
+{
+    main_loop_lock(&vm->loop);
+}
+
+void vm_unlock(struct vm *vm)
+{
+    main_loop_unlock(&vm->loop);
+}
+
+/* Main thread, lock held: act on what vCPU threads asked for. */
+static gboolean vm_handle_requests(gpointer opaque)
+{
+    struct vm *vm = opaque;
+    g_autoptr(GError) err = NULL;
+
+    vm->request_posted = false;
+    if (vm->exit_requested) {
+        cpus_pause(&vm->cpus);
+        main_loop_quit(&vm->loop);
+        return G_SOURCE_REMOVE;
+    }
+    if (vm->reset_requested) {
+        vm->reset_requested = false;
+        cpus_pause(&vm->cpus);
+        if (vm->no_reboot) {
+            runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+            vm->exit_requested = true;
+            vm->exit_status = 0;
+            main_loop_quit(&vm->loop);
+            return G_SOURCE_REMOVE;
+        }
+        if (!vm_system_reset(vm, &err)) {
+            fprintf(stderr, "tern: system reset failed: %s\n", err->message);
+            vm->exit_requested = true;
+            vm->exit_status = 1;
+            main_loop_quit(&vm->loop);
+        }
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Any thread, lock held. */
+static void vm_post_request(struct vm *vm)
+{
+    cpus_request_pause(&vm->cpus);
+    if (!vm->request_posted) {
+        vm->request_posted = true;
+        main_loop_post(&vm->loop, vm_handle_requests, vm);
+    }
+}
+
+static void vm_ctl_reset(void *opaque)
+{
+    struct vm *vm = opaque;
+
+    vm->reset_requested = true;
+    vm_post_request(vm);
+}
+
+static void vm_ctl_exit(void *opaque, int status)
+{
+    struct vm *vm = opaque;
+
+    if (!vm->exit_requested) {
+        vm->exit_requested = true;
+        vm->exit_status = status;
+    }
+    vm_post_request(vm);
+}
+
+static void vm_ctl_shutdown(void *opaque)
+{
+    struct vm *vm = opaque;
+
+    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+    vm_ctl_exit(vm, 0);
+}
+
+static void vm_ctl_internal_error(void *opaque, unsigned index, const char *msg)
+{
+    struct vm *vm = opaque;
+
+    fprintf(stderr, "tern: vCPU %u: %s\n", index, msg);
+    runstate_set(&vm->runstate, RUNSTATE_INTERNAL_ERROR, NULL);
+    /* Without a monitor nobody could inspect or resume the paused guest. */
+    vm_ctl_exit(vm, 1);
+}
+
+static gboolean vm_on_signal(gpointer opaque)
+{
+    struct vm *vm = opaque;
+
+    fprintf(stderr, "tern: terminating on signal\n");
+    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+    vm_ctl_exit(vm, 0);
+    return G_SOURCE_CONTINUE;
+}
+
+static void vm_watch_signals(struct vm *vm)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        GSource *s = g_unix_signal_source_new(sigs[i]);
+
+        g_source_set_callback(s, vm_on_signal, vm, NULL);
+        g_source_attach(s, vm->loop.ctx);
+        vm->signal_sources[i] = s;
+    }
+}
+
+static bool vm_init_memory(struct vm *vm, const struct options *opts, GError **errp)
+{
+    struct ram_range layout[MEMORY_MAX_RANGES];
+    unsigned n = e820_ram_layout(opts->ram_size, layout);
+    g_autoptr(GError) err = NULL;
+
+    if (!memory_init(&vm->mem, opts->ram_size, layout, n, &err)) {
+        error_setg(errp, "-m %s: %s", opts->ram_size_arg, err->message);
+        return false;
+    }
+    return kvm_map_memory(&vm->kvm, &vm->mem, errp);
+}
+
+static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **errp)
+{
+    struct machine_config cfg = {
+        .pio = &vm->pio,
+        .irq_set = kvm_irq_set,
+        .irq_opaque = &vm->kvm,
+        .ctl = { vm_ctl_reset, vm_ctl_exit, vm },
+        .debug_exit = opts->debug_exit.present,
+        .debug_exit_base = opts->debug_exit.iobase,
+        .debug_exit_size = opts->debug_exit.iosize,
+    };
+    g_autoptr(GError) err = NULL;
+
+    if (strcmp(opts->serial, "none")) {
+        vm->serial = chardev_new(opts->serial, vm->loop.ctx, &err);
+        if (!vm->serial) {
+            error_setg(errp, "-serial %s", err->message);
+            return false;
+        }
+    }
+    cfg.serial = vm->serial;
+    return machine_init(&vm->machine, &cfg, errp);
+}
+
+static bool vm_init_cpus(struct vm *vm, unsigned n, GError **errp)
+{
+    struct cpus_env env = {
+        .pio = &vm->pio,
+        .mmio = &vm->mmio,
+        .reset = vm_ctl_reset,
+        .shutdown = vm_ctl_shutdown,
+        .internal_error = vm_ctl_internal_error,
+        .opaque = vm,
+    };
+
+    return cpus_init(&vm->cpus, &vm->kvm, n, &vm->loop.lock, &env, errp) &&
+           kvm_x86_set_boot_entry(vm->cpus.vcpu[0].fd, &vm->entry, errp) &&
+           cpus_start(&vm->cpus, errp);
+}
+
+struct vm *vm_new(const struct options *opts, GError **errp)
+{
+    struct vm *vm = g_new0(struct vm, 1);
+    bool ok;
+
+    vm->name = g_strdup(opts->name);
+    vm->no_reboot = opts->no_reboot;
+    vm->start_paused = opts->start_paused;
+    vm->runstate = RUNSTATE_PRELAUNCH;
+    vm->kvm.fd = vm->kvm.vm_fd = -1;
+    vm->mem.fd = -1;
+    main_loop_init(&vm->loop);
+    iomap_init(&vm->pio, "port I/O");
+    iomap_init(&vm->mmio, "MMIO");
+    vm_watch_signals(vm);
+
+    vm_lock(vm);
+    /* Files first: a typo in -kernel should not wait for KVM or RAM. */
+    ok = opts->kernel || (error_setg(errp, "no -kernel given (Tern boots a PVH ELF or a Linux "
+                                           "bzImage directly)"),
+                          false);
+    ok = ok && boot_image_load(&vm->boot, opts->kernel, opts->initrd, opts->append, opts->smp,
+                               errp);
+    ok = ok && kvm_init(&vm->kvm, NULL, opts->smp, errp);
+    ok = ok && vm_init_memory(vm, opts, errp);
+    ok = ok && boot_install(&vm->boot, &vm->mem, &vm->entry, errp);
+    ok = ok && vm_init_devices(vm, opts, errp);
+    ok = ok && vm_init_cpus(vm, opts->smp, errp);
+    vm_unlock(vm);
+    if (!ok) {
+        vm_free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+void vm_free(struct vm *vm)
+{
+    if (!vm)
+        return;
+    vm_lock(vm);
+    cpus_destroy(&vm->cpus);
+    vm_unlock(vm);
+    for (unsigned i = 0; i < G_N_ELEMENTS(vm->signal_sources); i++) {
+        if (vm->signal_sources[i]) {
+            g_source_destroy(vm->signal_sources[i]);
+            g_source_unref(vm->signal_sources[i]);
+        }
+    }
+    chardev_free(vm->serial);
+    iomap_destroy(&vm->pio);
+    iomap_destroy(&vm->mmio);
+    memory_destroy(&vm->mem);
+    kvm_destroy(&vm->kvm);
+    boot_image_clear(&vm->boot);
+    main_loop_destroy(&vm->loop);
+    g_free(vm->name);
+    g_free(vm);
+}
+
+bool vm_resume(struct vm *vm, GError **errp)
+{
+    if (!runstate_set(&vm->runstate, RUNSTATE_RUNNING, errp))
+        return false;
+    cpus_resume(&vm->cpus);
+    return true;
+}
+
+bool vm_pause(struct vm *vm, GError **errp)
+{
+    if (!runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp))
+        return false;
+    cpus_pause(&vm->cpus);
+    return true;
+}
+
+bool vm_start(struct vm *vm, GError **errp)
+{
+    if (vm->start_paused)
+        return true; /* stays in prelaunch until "cont" */
+    return vm_resume(vm, errp);
+}
+
+bool vm_system_reset(struct vm *vm, GError **errp)
+{
+    bool was_running = runstate_is_running(vm->runstate);
+
+    machine_reset(&vm->machine);
+    if (!kvm_reset_irqchip(&vm->kvm, errp) ||
+        !boot_install(&vm->boot, &vm->mem, &vm->entry, errp) ||
+        !cpus_reset(&vm->cpus, &vm->entry, errp))
+        return false;
+    vm->resets++;
+    if (was_running)
+        cpus_resume(&vm->cpus);
+    return true;
+}
+
+int vm_run(struct vm *vm)
+{
+    main_loop_run(&vm->loop);
+    return vm->exit_status;
+}

@@ -1,0 +1,76 @@
+/*
+ * struct vm owns one virtual machine: its main loop and VM lock, run state,
+ * KVM VM, guest RAM, I/O maps, vCPUs, devices and boot image.  There are no
+ * mutable globals, so tests can create several VMs in one process.
+ *
+ * Life cycle (main thread):
+ *   vm_new(options)   -> everything created, vCPU threads parked, prelaunch
+ *   vm_start()        -> running (or stays prelaunch with -S)
+ *   vm_run()          -> main loop until a guest exit, reset with -no-reboot,
+ *                        fatal error or signal; returns the exit status
+ *   vm_free()
+ *
+ * Requests from vCPU threads (reset, exit, internal error) are posted to the
+ * main loop; the main thread pauses every vCPU before acting on them.
+ */
+#ifndef SYSTEM_VM_H
+#define SYSTEM_VM_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "accel/kvm-vcpu.h"
+#include "accel/kvm.h"
+#include "chardev/chardev.h"
+#include "hw/x86/boot.h"
+#include "hw/x86/machine.h"
+#include "system/iomap.h"
+#include "system/main-loop.h"
+#include "system/memory.h"
+#include "system/options.h"
+#include "system/runstate.h"
+
+struct vm {
+    char *name;
+    bool no_reboot;
+    bool start_paused;
+    struct main_loop loop;
+    enum runstate runstate;
+    struct kvm kvm;
+    struct guest_memory mem;
+    struct iomap pio;
+    struct iomap mmio;
+    struct cpus cpus;
+    struct chardev *serial;
+    struct machine machine;
+    struct boot_image boot;
+    struct boot_entry entry;
+
+    /* Requests from vCPU threads, handled on the main thread (VM lock). */
+    bool reset_requested;
+    bool exit_requested;
+    bool request_posted;
+    int exit_status;
+    unsigned resets; /* completed system resets, for tests and logs */
+    GSource *signal_sources[3];
+};
+
+/* Build the VM described by @opts.  Errors are one line for the user. */
+struct vm *vm_new(const struct options *opts, GError **errp);
+void vm_free(struct vm *vm);
+
+/* prelaunch -> running, unless -S.  Main thread, lock held. */
+bool vm_start(struct vm *vm, GError **errp);
+/* Pause / resume all vCPUs with a run-state change (stop / cont). */
+bool vm_pause(struct vm *vm, GError **errp);
+bool vm_resume(struct vm *vm, GError **errp);
+/* Run the main loop until the VM ends; returns the process exit status. */
+int vm_run(struct vm *vm);
+
+/* Guest-initiated system reset: devices, vCPUs, boot data.  Paused, lock. */
+bool vm_system_reset(struct vm *vm, GError **errp);
+
+void vm_lock(struct vm *vm);
+void vm_unlock(struct vm *vm);
+
+#endif

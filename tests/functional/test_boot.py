@@ -1,0 +1,79 @@
+"""Tiny guests booted by the tern binary: output, exit status, SMP, reset."""
+from ternlib import DEBUG_EXIT, check, check_equal
+
+
+def test_hello_prints_and_exits(env):
+    env.require_kvm()
+    t = env.start(["-m", "64M", "-kernel", env.guest("hello"), "-append", "exit=0"] + DEBUG_EXIT)
+    status = t.wait_exit(60)
+    check_equal(status, 1, "exit status for debug-exit value 0")
+    check("Hello from the tern hello guest\n" in t.serial(), f"greeting missing: {t.serial()!r}")
+    check("cmdline: exit=0\n" in t.serial(), "command line not passed through PVH start info")
+
+
+def test_debug_exit_status(env):
+    env.require_kvm()
+    for value, status in [(0, 1), (5, 11), (0x7f, 0xff)]:
+        t = env.start(["-kernel", env.guest("hello"), "-append", f"exit={value}"] + DEBUG_EXIT,
+                      name=f"exit{value}")
+        check_equal(t.wait_exit(60), status, f"exit status for debug-exit value {value}")
+
+
+def test_serial_stdio(env):
+    env.require_kvm()
+    status, out, err = env.run(["-kernel", env.guest("hello"), "-append", "exit=3",
+                                "-serial", "stdio", "-display", "none"] + DEBUG_EXIT)
+    check_equal(status, 7, "exit status")
+    check("Hello from the tern hello guest" in out, f"stdout: {out!r} stderr: {err!r}")
+
+
+def test_smp_all_vcpus_report(env):
+    env.require_kvm()
+    for n in (1, 2, 4):
+        t = env.start(["-smp", str(n), "-kernel", env.guest("smp")] + DEBUG_EXIT,
+                      name=f"smp{n}")
+        check_equal(t.wait_exit(120), 1, f"-smp {n} exit status")
+        s = t.serial()
+        check(f"smp: mptable lists {n} cpus" in s, f"-smp {n}: MP table count wrong: {s!r}")
+        for i in range(n):
+            check(f"cpu {i}: online (apic id {i})" in s, f"-smp {n}: cpu {i} missing: {s!r}")
+        check(f"smp: all {n} cpus online" in s, f"-smp {n}: {s!r}")
+
+
+def test_dirty_ram_passes(env):
+    env.require_kvm()
+    t = env.start(["-m", "64M", "-kernel", env.guest("dirty-ram"), "-append", "mb=8 passes=3"]
+                  + DEBUG_EXIT)
+    check_equal(t.wait_exit(120), 1, "exit status")
+    check_equal(t.serial(), "ABBB", "dirty-ram output")
+
+
+def test_i8042_reset_reboots_guest(env):
+    env.require_kvm()
+    t = env.start(["-kernel", env.guest("reset")] + DEBUG_EXIT)
+    check_equal(t.wait_exit(120), 1, "exit status after the second boot")
+    check_equal(t.serial(), "reset: boot 1\nreset: boot 2\nreset: done\n", "serial output")
+
+
+def test_no_reboot_exits_on_reset(env):
+    env.require_kvm()
+    t = env.start(["-no-reboot", "-kernel", env.guest("reset")] + DEBUG_EXIT)
+    check_equal(t.wait_exit(120), 0, "exit status with -no-reboot")
+    check_equal(t.serial(), "reset: boot 1\n", "serial output")
+
+
+def test_demo_guest_ticks(env):
+    env.require_kvm()
+    t = env.start(["-kernel", env.guest("demo"), "-append", "ticks=2"] + DEBUG_EXIT)
+    check_equal(t.wait_exit(60), 1, "exit status")
+    s = t.serial()
+    check("tick 2" in s and "demo: done" in s, f"demo output: {s!r}")
+
+
+def test_sigterm_exits_cleanly(env):
+    env.require_kvm()
+    t = env.start(["-kernel", env.guest("dirty-ram"), "-append", "mb=4"] + DEBUG_EXIT)
+    t.wait_serial("B", 60)
+    t.proc.terminate()
+    check_equal(t.wait_exit(30), 0, "exit status after SIGTERM")
+    check("terminating on signal" in t.stderr(), f"stderr: {t.stderr()!r}")

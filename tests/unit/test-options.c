@@ -1,0 +1,155 @@
+/* system/options.c: every option, defaults, and the error paths. */
+#include <glib.h>
+#include <string.h>
+
+#include "system/options.h"
+
+static bool parse(struct options *o, GError **errp, ...)
+{
+    const char *argv[64] = { "tern" };
+    int argc = 1;
+    va_list ap;
+    const char *a;
+
+    va_start(ap, errp);
+    while ((a = va_arg(ap, const char *)))
+        argv[argc++] = a;
+    va_end(ap);
+    return options_parse(o, argc, (char **)argv, errp);
+}
+
+static void test_defaults(void)
+{
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, NULL));
+    g_assert_cmpint(o.action, ==, OPTIONS_RUN);
+    g_assert_cmpuint(o.ram_size, ==, 128ULL << 20);
+    g_assert_cmpuint(o.smp, ==, 1);
+    g_assert_cmpstr(o.serial, ==, "stdio");
+    g_assert_cmpstr(o.machine, ==, "tern-1.0");
+    g_assert_null(o.kernel);
+    g_assert_false(o.start_paused);
+    g_assert_false(o.debug_exit.present);
+    options_clear(&o);
+}
+
+static void test_all_options(void)
+{
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-m", "2111M", "-smp", "cpus=2,sockets=1,cores=2,threads=1",
+                        "-kernel", "k", "-initrd", "i", "-append", "console=ttyS0 x=1",
+                        "-serial", "file:/tmp/s", "-display", "none", "-name", "guest0", "-S",
+                        "-no-reboot", "--machine", "tern", "-device",
+                        "isa-debug-exit,iobase=0xf4,iosize=4", NULL));
+    g_assert_no_error(err);
+    g_assert_cmpuint(o.ram_size, ==, 2111ULL << 20);
+    g_assert_cmpstr(o.ram_size_arg, ==, "2111M");
+    g_assert_cmpuint(o.smp, ==, 2);
+    g_assert_cmpstr(o.kernel, ==, "k");
+    g_assert_cmpstr(o.initrd, ==, "i");
+    g_assert_cmpstr(o.append, ==, "console=ttyS0 x=1");
+    g_assert_cmpstr(o.serial, ==, "file:/tmp/s");
+    g_assert_cmpstr(o.name, ==, "guest0");
+    g_assert_true(o.start_paused);
+    g_assert_true(o.no_reboot);
+    g_assert_cmpstr(o.machine, ==, "tern-1.0");
+    g_assert_true(o.debug_exit.present);
+    g_assert_cmpuint(o.debug_exit.iobase, ==, 0xf4);
+    g_assert_cmpuint(o.debug_exit.iosize, ==, 4);
+    options_clear(&o);
+}
+
+static void test_sizes(void)
+{
+    static const struct {
+        const char *arg;
+        uint64_t bytes;
+    } ok[] = { { "129", 129ULL << 20 }, { "1G", 1ULL << 30 }, { "4096k", 4ULL << 20 },
+               { "size=64M", 64ULL << 20 } };
+    for (unsigned i = 0; i < G_N_ELEMENTS(ok); i++) {
+        struct options o;
+        g_autoptr(GError) err = NULL;
+
+        g_assert_true(parse(&o, &err, "-m", ok[i].arg, NULL));
+        g_assert_cmpuint(o.ram_size, ==, ok[i].bytes);
+        options_clear(&o);
+    }
+}
+
+static void test_actions(void)
+{
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-version", NULL));
+    g_assert_cmpint(o.action, ==, OPTIONS_VERSION);
+    options_clear(&o);
+    g_assert_true(parse(&o, &err, "-h", NULL));
+    g_assert_cmpint(o.action, ==, OPTIONS_HELP);
+    options_clear(&o);
+    g_assert_true(parse(&o, &err, "--help", NULL));
+    g_assert_cmpint(o.action, ==, OPTIONS_HELP);
+    options_clear(&o);
+}
+
+/* Each bad command line fails, names the option, and leaves nothing behind. */
+static void test_errors(void)
+{
+    static const struct {
+        const char *argv[4];
+        const char *fragment;
+    } bad[] = {
+        { { "-nope" }, "-nope: invalid option" },
+        { { "file.img" }, "file.img: unexpected argument" },
+        { { "-m" }, "-m: requires an argument" },
+        { { "-m", "0" }, "-m 0: RAM size must be at least" },
+        { { "-m", "1M" }, "-m 1M: RAM size must be at least" },
+        { { "-m", "1536K" }, "whole number of MiB" },
+        { { "-m", "lots" }, "-m lots: invalid size" },
+        { { "-m", "size=1G,slots=2" }, "slots" },
+        { { "-smp", "0" }, "-smp 0: CPU count must be at least 1" },
+        { { "-smp", "999" }, "at most 254" },
+        { { "-smp", "x" }, "-smp x" },
+        { { "-smp", "4,maxcpus=8" }, "hotplug" },
+        { { "-smp", "cpus=4,cores=3" }, "must equal cpus" },
+        { { "-machine", "q35" }, "unsupported machine type 'q35'" },
+        { { "-M", "type=" }, "unsupported machine type" },
+        { { "-device", "virtio-gpu" }, "unknown device 'virtio-gpu'" },
+        { { "-device", "isa-debug-exit,color=red" }, "color" },
+        { { "-device", "isa-debug-exit,iosize=8" }, "iosize" },
+        { { "-display", "sdl" }, "-display sdl" },
+        { { "-kernel", "" }, "empty file name" },
+        { { "-serial", "" }, "empty serial backend" },
+        { { "-name", "a,b=1" }, "-name" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        struct options o;
+        g_autoptr(GError) err = NULL;
+        const char *argv[6] = { "tern" };
+        int argc = 1;
+
+        for (unsigned j = 0; j < 4 && bad[i].argv[j]; j++)
+            argv[argc++] = bad[i].argv[j];
+        g_assert_false(options_parse(&o, argc, (char **)argv, &err));
+        g_assert_nonnull(err);
+        if (!strstr(err->message, bad[i].fragment))
+            g_error("case %u: '%s' lacks '%s'", i, err->message, bad[i].fragment);
+        g_assert_null(strchr(err->message, '\n'));
+        g_assert_null(o.kernel);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/defaults", test_defaults);
+    g_test_add_func("/options/all", test_all_options);
+    g_test_add_func("/options/sizes", test_sizes);
+    g_test_add_func("/options/actions", test_actions);
+    g_test_add_func("/options/errors", test_errors);
+    return g_test_run();
+}
