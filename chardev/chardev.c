@@ -37,6 +37,7 @@ struct chardev {
 };
 
 static void chardev_watch_input(struct chardev *chr);
+static void chardev_watch_listen(struct chardev *chr);
 
 static void chardev_drop_source(GSource **s)
 {
@@ -54,6 +55,7 @@ static void chardev_disconnect(struct chardev *chr)
         if (chr->in_fd >= 0)
             close(chr->in_fd);
         chr->in_fd = chr->out_fd = -1;
+        chardev_watch_listen(chr); /* take the next client from the backlog */
     } else {
         chr->in_fd = -1; /* stdin at EOF: stop reading, keep writing */
     }
@@ -109,14 +111,23 @@ static gboolean chardev_accept_ready(gint fd, GIOCondition cond, gpointer opaque
     c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
     if (c < 0)
         return G_SOURCE_CONTINUE;
-    if (chr->out_fd >= 0) {
-        /* one client at a time, as QEMU's socket chardev */
-        close(c);
-        return G_SOURCE_CONTINUE;
-    }
     chr->in_fd = chr->out_fd = c;
     chardev_watch_input(chr);
-    return G_SOURCE_CONTINUE;
+    /* One client at a time, as QEMU's socket chardev: stop listening until
+     * this one goes away; later clients wait in the backlog. */
+    g_source_unref(chr->listen_watch);
+    chr->listen_watch = NULL;
+    return G_SOURCE_REMOVE;
+}
+
+static void chardev_watch_listen(struct chardev *chr)
+{
+    if (chr->listen_fd < 0 || chr->listen_watch)
+        return;
+    chr->listen_watch = g_unix_fd_source_new(chr->listen_fd, G_IO_IN);
+    g_source_set_callback(chr->listen_watch, (GSourceFunc)(void (*)(void))chardev_accept_ready,
+                          chr, NULL);
+    g_source_attach(chr->listen_watch, chr->ctx);
 }
 
 static bool chardev_parse_unix(struct chardev *chr, const char *rest, GError **errp)
@@ -179,13 +190,12 @@ static bool chardev_open_unix(struct chardev *chr, GError **errp)
     chr->listen_fd = fd;
     if (wait) {
         int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c >= 0)
+        if (c >= 0) {
             chr->in_fd = chr->out_fd = c;
+            return true;
+        }
     }
-    chr->listen_watch = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(chr->listen_watch, (GSourceFunc)(void (*)(void))chardev_accept_ready,
-                          chr, NULL);
-    g_source_attach(chr->listen_watch, chr->ctx);
+    chardev_watch_listen(chr);
     return true;
 }
 

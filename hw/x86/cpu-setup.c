@@ -119,6 +119,23 @@ unsigned cpu_setup_apic_id_bits(unsigned n)
     return bits;
 }
 
+/*
+ * KVM paravirtual features offered to the guest (CPUID 0x40000001 EAX): the
+ * set QEMU enables for its named CPU models minus async page faults, steal
+ * time and PV EOI (more guest MSR state to migrate for little gain here).
+ * Hypercall-based features (PV unhalt/spinlocks, PV IPIs, PV TLB flush,
+ * sched yield) stay off: besides needing them to be migrated, an emulated
+ * guest on kvm_pvm hosts spins forever on their hypercalls, hanging SMP
+ * Linux at CPU bring-up.
+ */
+#define KVM_FEATURE_CLOCKSOURCE (1u << 0)
+#define KVM_FEATURE_NOP_IO_DELAY (1u << 1)
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
+#define CPU_SETUP_KVM_FEATURES                                                                    \
+    (KVM_FEATURE_CLOCKSOURCE | KVM_FEATURE_NOP_IO_DELAY | KVM_FEATURE_CLOCKSOURCE2 |              \
+     KVM_FEATURE_CLOCKSOURCE_STABLE_BIT)
+
 static void cpuid_topology_leaf(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus)
 {
     /* Leaves 0xB/0x1F: level 0 = SMT (1 thread), level 1 = core (ncpus). */
@@ -162,6 +179,10 @@ void cpu_setup_cpuid(struct kvm_cpuid2 *cpuid, unsigned index, unsigned ncpus)
             break;
         case 0x80000008:
             e->ecx = (e->ecx & ~0xf0ffu) | (cpu_setup_apic_id_bits(ncpus) << 12) | (ncpus - 1);
+            break;
+        case 0x40000001:
+            e->eax &= CPU_SETUP_KVM_FEATURES;
+            e->edx = 0; /* no KVM_HINTS_REALTIME */
             break;
         case 0x8000001e:
             e->eax = index;

@@ -77,3 +77,41 @@ def test_sigterm_exits_cleanly(env):
     t.proc.terminate()
     check_equal(t.wait_exit(30), 0, "exit status after SIGTERM")
     check("terminating on signal" in t.stderr(), f"stderr: {t.stderr()!r}")
+
+
+def test_ram_sizes_and_pci_hole_split(env):
+    """Any whole-MiB size boots, and the guest's memory map adds up to -m
+    (above 3 GiB the rest of RAM sits above 4 GiB)."""
+    env.require_kvm()
+    for size in (129, 2111, 4200):
+        t = env.start(["-m", f"{size}M", "-kernel", env.guest("demo"), "-append", "ticks=1"]
+                      + DEBUG_EXIT, name=f"m{size}")
+        check_equal(t.wait_exit(60), 1, f"-m {size}M exit status")
+        check(f"{size} MiB RAM" in t.serial(), f"-m {size}M: {t.serial()[:200]!r}")
+
+
+def test_serial_unix_socket_server(env):
+    env.require_kvm()
+    import socket
+    path = env.path("serial.sock")
+    t = env.start(["-kernel", env.guest("dirty-ram"), "-append", "mb=4",
+                   "-serial", f"unix:{path},server,nowait"] + DEBUG_EXIT, serial=False)
+    import os
+    from ternlib import wait_until
+    wait_until(lambda: os.path.exists(path) or t.proc.poll() is not None, 30, "socket")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(60)
+    got = b""
+    while got.count(b"B") < 3:
+        chunk = s.recv(4096)
+        check(chunk, f"serial socket closed early; got {got!r}")
+        got += chunk
+    s.close()
+    # A second client after the first left also gets output.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    wait_until(lambda: s.connect_ex(path) == 0, 30, "reconnect")
+    s.settimeout(60)
+    check(b"B" in s.recv(4096), "no output for the second client")
+    s.close()
+    check(t.proc.poll() is None, "tern died when a serial client disconnected")

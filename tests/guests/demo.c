@@ -8,12 +8,13 @@
  *   tick 1  guest clock 1.004 s  tsc 123456789  [#.........]
  *   ...
  *   demo: done                           after ticks=N ticks; exit 0
- * N comes from the MP table (1 without one), M from the PVH memory map
- * (rounded to the nearest MiB: the legacy holes below 1 MiB would
- * otherwise turn -m 128M into 127; "?" without a memory map).  Without
- * kvmclock the clock line reads "demo: clock tsc at S MHz (SOURCE)" and
- * guest time is TSC / that frequency.  The guest clock is kvmclock's
- * system time (roughly time since the VM was created).
+ * N comes from the MP table (1 without one), M is the RAM in the PVH
+ * memory map rounded up to a MiB ("?" without a memory map): the legacy
+ * hole below 1 MiB and firmware reservations (SeaBIOS keeps 132 KiB at
+ * the top) would otherwise turn -m 128M into 127.  Without kvmclock the
+ * clock line reads "demo: clock tsc at S MHz (SOURCE)" and guest time is
+ * TSC / that frequency.  The guest clock counts from the banner, so tick
+ * K shows K seconds and a bit; a jump (say, across a migration) shows.
  *
  * Command line: ticks=N (default 0: run for ever).
  */
@@ -48,7 +49,7 @@ static void demo_banner(const struct hvm_start_info *si, const struct clock *c)
 
 	if (ram)
 		print("tern demo guest: %u vCPU(s), %lu MiB RAM\n", cpus,
-		      (unsigned long)((ram + (1 << 19)) >> 20));
+		      (unsigned long)((ram + (1 << 20) - 1) >> 20));
 	else
 		print("tern demo guest: %u vCPU(s), ? MiB RAM\n", cpus);
 	if (c->kvmclock)
@@ -87,7 +88,7 @@ void guest_main(const struct hvm_start_info *si)
 
 		while ((now = clock_ns(&clock)) < t0 + tick * DEMO_NS_PER_S)
 			cpu_pause();
-		demo_tick(tick, now);
+		demo_tick(tick, now - t0);
 		if (ticks && tick == ticks) {
 			print("demo: done\n");
 			debug_exit(0);

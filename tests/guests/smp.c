@@ -148,6 +148,11 @@ void guest_main(const struct hvm_start_info *si)
 	smp_report_online(&s.cpus[0]);
 	clock_init(&s.clock);
 	lapic_enable();
+	/*
+	 * Only now: the trampoline page is guest scratch under Tern, but
+	 * QEMU's PVH option ROM keeps start_info, the command line and the
+	 * memory map in 0x500-0x2300, all of which we are done with.
+	 */
 	ap_boot_install();
 	for (unsigned i = 1; i < s.n; i++) {
 		if (!smp_start_ap(&s, &s.cpus[i], timeout_ns)) {

@@ -66,7 +66,8 @@ static void test_page_tables(void)
 static struct kvm_cpuid2 *fake_cpuid(void)
 {
     static const uint32_t funcs[][2] = { { 1, 0 }, { 4, 0 }, { 0xb, 0 }, { 0xb, 1 },
-                                         { 0xb, 2 }, { 0x80000008, 0 }, { 0x8000001e, 0 } };
+                                         { 0xb, 2 }, { 0x40000001, 0 }, { 0x80000008, 0 },
+                                         { 0x8000001e, 0 } };
     struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + G_N_ELEMENTS(funcs) * sizeof(c->entries[0]));
 
     c->nent = G_N_ELEMENTS(funcs);
@@ -74,6 +75,10 @@ static struct kvm_cpuid2 *fake_cpuid(void)
         c->entries[i].function = funcs[i][0];
         c->entries[i].index = funcs[i][1];
         c->entries[i].ebx = 0x00000800; /* CLFLUSH size in leaf 1 */
+        if (funcs[i][0] == 0x40000001) {
+            c->entries[i].eax = 0x01ffffff; /* every KVM PV feature */
+            c->entries[i].edx = 1;          /* KVM_HINTS_REALTIME */
+        }
     }
     return c;
 }
@@ -104,6 +109,9 @@ static void test_cpuid_topology(void)
     g_assert_cmpuint(leaf(c, 0xb, 2)->ebx, ==, 0);
     g_assert_cmpuint(leaf(c, 0x80000008, 0)->ecx & 0xff, ==, 3);
     g_assert_cmpuint(leaf(c, 0x8000001e, 0)->eax, ==, 3);
+    /* only kvmclock, NOP_IO_DELAY and the stable bit: no hypercall features */
+    g_assert_cmphex(leaf(c, 0x40000001, 0)->eax, ==, 0x0100000b);
+    g_assert_cmphex(leaf(c, 0x40000001, 0)->edx, ==, 0);
     g_assert_cmpuint(cpu_setup_apic_id_bits(1), ==, 0);
     g_assert_cmpuint(cpu_setup_apic_id_bits(5), ==, 3);
 }
