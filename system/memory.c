@@ -88,31 +88,33 @@ void *memory_gpa_to_hva(const struct guest_memory *m, gpa_t gpa, uint64_t len)
     return NULL;
 }
 
-bool memory_write(const struct guest_memory *m, gpa_t gpa, const void *buf, uint64_t len,
-                  GError **errp)
+/* Host pointer for a guest range, or an error naming the range. */
+static void *memory_range(const struct guest_memory *m, gpa_t gpa, uint64_t len, GError **errp)
 {
     void *p = memory_gpa_to_hva(m, gpa, len);
 
-    if (!p) {
+    if (!p)
         error_setg(errp, "guest range 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER
                          "x is not RAM",
                    gpa, len);
-        return false;
-    }
-    memcpy(p, buf, len);
-    return true;
+    return p;
+}
+
+bool memory_write(const struct guest_memory *m, gpa_t gpa, const void *buf, uint64_t len,
+                  GError **errp)
+{
+    void *p = memory_range(m, gpa, len, errp);
+
+    if (p)
+        memcpy(p, buf, len);
+    return p != NULL;
 }
 
 bool memory_read(const struct guest_memory *m, gpa_t gpa, void *buf, uint64_t len, GError **errp)
 {
-    void *p = memory_gpa_to_hva(m, gpa, len);
+    const void *p = memory_range(m, gpa, len, errp);
 
-    if (!p) {
-        error_setg(errp, "guest range 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER
-                         "x is not RAM",
-                   gpa, len);
-        return false;
-    }
-    memcpy(buf, p, len);
-    return true;
+    if (p)
+        memcpy(buf, p, len);
+    return p != NULL;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/le.h"
 
 enum {
     BZ_SETUP_SECTS = 0x1f1, BZ_VID_MODE = 0x1fa, BZ_BOOT_FLAG = 0x1fe, BZ_JUMP = 0x200,
@@ -14,11 +15,6 @@ enum {
     LOADED_HIGH = 0x01, XLF_KERNEL_64 = 0x01, BZ_E820_MAX = 128,
 };
 
-static uint16_t le16(const uint8_t *p) { return p[0] | p[1] << 8; }
-static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
-static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
 
 bool bzimage_is_linux(const uint8_t *buf, size_t len)
 {
@@ -34,7 +30,7 @@ bool bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *info, GE
         error_setg(errp, "not a Linux bzImage (no \"HdrS\" header at 0x202)");
         return false;
     }
-    info->version = le16(buf + BZ_VERSION);
+    info->version = le16_get(buf + BZ_VERSION);
     if (info->version < BZIMAGE_MIN_VERSION) {
         error_setg(errp, "Linux boot protocol %u.%02u is too old (Tern needs 2.12 or later)",
                    info->version >> 8, info->version & 0xff);
@@ -48,7 +44,7 @@ bool bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *info, GE
         error_setg(errp, "not a bzImage (zImage kernels are not supported)");
         return false;
     }
-    if (!(le16(buf + BZ_XLOADFLAGS) & XLF_KERNEL_64)) {
+    if (!(le16_get(buf + BZ_XLOADFLAGS) & XLF_KERNEL_64)) {
         error_setg(errp, "kernel has no 64-bit entry point (XLF_KERNEL_64 not set)");
         return false;
     }
@@ -62,9 +58,9 @@ bool bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *info, GE
     }
     info->kernel_size = len - info->setup_size;
     info->header_end = MIN((unsigned)BZ_HEADER + buf[BZ_JUMP + 1], 0x290u);
-    info->initrd_addr_max = le32(buf + BZ_INITRD_ADDR_MAX);
-    info->cmdline_size = le32(buf + BZ_CMDLINE_SIZE);
-    info->init_size = le32(buf + BZ_INIT_SIZE);
+    info->initrd_addr_max = le32_get(buf + BZ_INITRD_ADDR_MAX);
+    info->cmdline_size = le32_get(buf + BZ_CMDLINE_SIZE);
+    info->init_size = le32_get(buf + BZ_INIT_SIZE);
     return true;
 }
 
@@ -74,20 +70,20 @@ void bzimage_build_zero_page(uint8_t *zp, const uint8_t *buf, const struct bzima
 {
     memset(zp, 0, 4096);
     memcpy(zp + BZ_SETUP_SECTS, buf + BZ_SETUP_SECTS, info->header_end - BZ_SETUP_SECTS);
-    put16(zp + BZ_VID_MODE, 0xffff); /* "normal" */
+    le16_put(zp + BZ_VID_MODE, 0xffff); /* "normal" */
     zp[BZ_TYPE_OF_LOADER] = 0xff;    /* undefined loader */
-    put32(zp + BZ_CMD_LINE_PTR, cmdline_paddr);
-    put32(zp + BZ_EXT_CMD_LINE_PTR, cmdline_paddr >> 32);
-    put32(zp + BZ_RAMDISK_IMAGE, initrd_paddr);
-    put32(zp + BZ_RAMDISK_SIZE, initrd_size);
-    put32(zp + BZ_EXT_RAMDISK_IMAGE, initrd_paddr >> 32);
-    put32(zp + BZ_EXT_RAMDISK_SIZE, initrd_size >> 32);
+    le32_put(zp + BZ_CMD_LINE_PTR, cmdline_paddr);
+    le32_put(zp + BZ_EXT_CMD_LINE_PTR, cmdline_paddr >> 32);
+    le32_put(zp + BZ_RAMDISK_IMAGE, initrd_paddr);
+    le32_put(zp + BZ_RAMDISK_SIZE, initrd_size);
+    le32_put(zp + BZ_EXT_RAMDISK_IMAGE, initrd_paddr >> 32);
+    le32_put(zp + BZ_EXT_RAMDISK_SIZE, initrd_size >> 32);
     nmap = MIN(nmap, (unsigned)BZ_E820_MAX);
     zp[BZ_E820_ENTRIES] = nmap;
     for (unsigned i = 0; i < nmap; i++) {
         uint8_t *e = zp + BZ_E820_TABLE + 20 * i;
-        put64(e, map[i].addr);
-        put64(e + 8, map[i].size);
-        put32(e + 16, map[i].type);
+        le64_put(e, map[i].addr);
+        le64_put(e + 8, map[i].size);
+        le32_put(e + 16, map[i].type);
     }
 }

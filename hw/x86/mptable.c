@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hw/x86/layout.h"
+#include "util/le.h"
 
 enum {
     MP_FPS_SIZE = 16, MP_HDR_SIZE = 44, MP_PROC_SIZE = 20, MP_ENTRY_SIZE = 8, MP_ISA_IRQS = 16,
@@ -11,8 +12,6 @@ enum {
     MP_CPU_ENABLED = 1, MP_CPU_BSP = 2, MP_APIC_VERSION = 0x14, MP_IOAPIC_VERSION = 0x11,
 };
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
 
 uint8_t mptable_checksum(const uint8_t *buf, size_t len)
 {
@@ -47,14 +46,14 @@ static uint8_t *mptable_entries(uint8_t *p, unsigned ncpus)
         p[1] = i; /* APIC id */
         p[2] = MP_APIC_VERSION;
         p[3] = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0);
-        put32(p + 4, 0x600);  /* signature: family 6 */
-        put32(p + 8, 0x201);  /* features: FPU, APIC */
+        le32_put(p + 4, 0x600);  /* signature: family 6 */
+        le32_put(p + 8, 0x201);  /* features: FPU, APIC */
         memset(p + 12, 0, 8);
         p += MP_PROC_SIZE;
     }
     p = mptable_entry8(p, MP_ENTRY_BUS, 0, 'I', 'S', 'A', ' ', ' ', ' ');
     p = mptable_entry8(p, MP_ENTRY_IOAPIC, ioapic_id, MP_IOAPIC_VERSION, 1, 0, 0, 0xc0, 0xfe);
-    put32(p - 4, (uint32_t)LAYOUT_IOAPIC);
+    le32_put(p - 4, (uint32_t)LAYOUT_IOAPIC);
     for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++)
         p = mptable_entry8(p, MP_ENTRY_INTSRC, MP_INT, 0, 0, 0, irq, ioapic_id, irq);
     p = mptable_entry8(p, MP_ENTRY_LINTSRC, MP_EXTINT, 0, 0, 0, 0, 0xff, 0);
@@ -72,16 +71,16 @@ size_t mptable_build(uint8_t *buf, uint64_t base, unsigned ncpus)
     end = mptable_entries(hdr + MP_HDR_SIZE, ncpus);
 
     memcpy(hdr, "PCMP", 4);
-    put16(hdr + 4, end - hdr);
+    le16_put(hdr + 4, end - hdr);
     hdr[6] = MP_SPEC_REV;
     memcpy(hdr + 8, "TERN    ", 8);
     memcpy(hdr + 16, "TERN-1.0    ", 12);
-    put16(hdr + 34, ncpus + 1 + 1 + MP_ISA_IRQS + 2);
-    put32(hdr + 36, (uint32_t)LAYOUT_LAPIC);
+    le16_put(hdr + 34, ncpus + 1 + 1 + MP_ISA_IRQS + 2);
+    le32_put(hdr + 36, (uint32_t)LAYOUT_LAPIC);
     hdr[7] = -mptable_checksum(hdr, end - hdr);
 
     memcpy(fps, "_MP_", 4);
-    put32(fps + 4, base + MP_FPS_SIZE);
+    le32_put(fps + 4, base + MP_FPS_SIZE);
     fps[8] = 1;
     fps[9] = MP_SPEC_REV;
     fps[10] = -mptable_checksum(fps, MP_FPS_SIZE);

@@ -4,17 +4,13 @@
 
 #include "hw/x86/layout.h"
 #include "util/error.h"
+#include "util/le.h"
 
 enum {
     EI_CLASS = 4, EI_DATA = 5, ELFCLASS32 = 1, ELFCLASS64 = 2, ELFDATA2LSB = 1,
     EM_386 = 3, EM_X86_64 = 62, PT_LOAD = 1, PT_NOTE = 4,
 };
 
-static uint16_t le16(const uint8_t *p) { return p[0] | p[1] << 8; }
-static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
 
 /* The fields of a program header that matter here, for either class. */
 struct pvh_phdr {
@@ -24,17 +20,17 @@ struct pvh_phdr {
 
 static void pvh_read_phdr(const uint8_t *p, bool is64, struct pvh_phdr *ph)
 {
-    ph->type = le32(p);
+    ph->type = le32_get(p);
     if (is64) {
-        ph->offset = le64(p + 8);
-        ph->paddr = le64(p + 24);
-        ph->filesz = le64(p + 32);
-        ph->memsz = le64(p + 40);
+        ph->offset = le64_get(p + 8);
+        ph->paddr = le64_get(p + 24);
+        ph->filesz = le64_get(p + 32);
+        ph->memsz = le64_get(p + 40);
     } else {
-        ph->offset = le32(p + 4);
-        ph->paddr = le32(p + 12);
-        ph->filesz = le32(p + 16);
-        ph->memsz = le32(p + 20);
+        ph->offset = le32_get(p + 4);
+        ph->paddr = le32_get(p + 12);
+        ph->filesz = le32_get(p + 16);
+        ph->memsz = le32_get(p + 20);
     }
 }
 
@@ -50,7 +46,7 @@ static bool pvh_scan_notes(const uint8_t *p, uint64_t len, uint32_t *entry, bool
     uint64_t off = 0;
 
     while (len - off >= 12) {
-        uint32_t namesz = le32(p + off), descsz = le32(p + off + 4), type = le32(p + off + 8);
+        uint32_t namesz = le32_get(p + off), descsz = le32_get(p + off + 4), type = le32_get(p + off + 8);
         uint64_t name_off = off + 12;
         uint64_t desc_off = name_off + (((uint64_t)namesz + 3) & ~3ULL);
         uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
@@ -65,7 +61,7 @@ static bool pvh_scan_notes(const uint8_t *p, uint64_t len, uint32_t *entry, bool
                 error_setg(errp, "PVH entry note has a %u-byte descriptor", descsz);
                 return false;
             }
-            *entry = descsz == 4 ? le32(p + desc_off) : (uint32_t)le64(p + desc_off);
+            *entry = descsz == 4 ? le32_get(p + desc_off) : (uint32_t)le64_get(p + desc_off);
             *found = true;
         }
         off = next;
@@ -95,14 +91,14 @@ static bool pvh_parse_header(const uint8_t *buf, size_t len, bool *is64, uint64_
         error_setg(errp, "truncated ELF header");
         return false;
     }
-    machine = le16(buf + 18);
+    machine = le16_get(buf + 18);
     if (machine != EM_X86_64 && machine != EM_386) {
         error_setg(errp, "ELF file is for machine %u, not x86", machine);
         return false;
     }
-    *phoff = *is64 ? le64(buf + 32) : le32(buf + 28);
-    *phentsize = le16(buf + (*is64 ? 54 : 42));
-    *phnum = le16(buf + (*is64 ? 56 : 44));
+    *phoff = *is64 ? le64_get(buf + 32) : le32_get(buf + 28);
+    *phentsize = le16_get(buf + (*is64 ? 54 : 42));
+    *phnum = le16_get(buf + (*is64 ? 56 : 44));
     if (*phentsize < (*is64 ? 56u : 32u) || *phnum == 0 || *phoff > len ||
         (uint64_t)*phnum * *phentsize > len - *phoff) {
         error_setg(errp, "ELF program headers are missing or truncated");
@@ -193,20 +189,20 @@ void pvh_build_start_info(uint8_t *out, const struct e820_entry *map, unsigned n
 
     nmap = MIN(nmap, LAYOUT_PVH_MEMMAP_MAX);
     memset(out, 0, 0x1000);
-    put32(out + 0, PVH_START_MAGIC);
-    put32(out + 4, 1);
-    put32(out + 12, initrd_size ? 1 : 0);
-    put64(out + 16, initrd_size ? LAYOUT_PVH_MODLIST : 0);
-    put64(out + 24, cmdline_paddr);
-    put64(out + 40, LAYOUT_PVH_MEMMAP);
-    put32(out + 48, nmap);
+    le32_put(out + 0, PVH_START_MAGIC);
+    le32_put(out + 4, 1);
+    le32_put(out + 12, initrd_size ? 1 : 0);
+    le64_put(out + 16, initrd_size ? LAYOUT_PVH_MODLIST : 0);
+    le64_put(out + 24, cmdline_paddr);
+    le64_put(out + 40, LAYOUT_PVH_MEMMAP);
+    le32_put(out + 48, nmap);
     if (initrd_size) {
-        put64(mod + 0, initrd_paddr);
-        put64(mod + 8, initrd_size);
+        le64_put(mod + 0, initrd_paddr);
+        le64_put(mod + 8, initrd_size);
     }
     for (unsigned i = 0; i < nmap; i++) {
-        put64(mm + 24 * i + 0, map[i].addr);
-        put64(mm + 24 * i + 8, map[i].size);
-        put32(mm + 24 * i + 16, map[i].type);
+        le64_put(mm + 24 * i + 0, map[i].addr);
+        le64_put(mm + 24 * i + 8, map[i].size);
+        le32_put(mm + 24 * i + 16, map[i].type);
     }
 }

@@ -3,10 +3,8 @@
 #include <string.h>
 
 #include "hw/x86/bzimage.h"
+#include "util/le.h"
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
-static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
 enum { IMG_SIZE = 0x4000 };
 
@@ -14,15 +12,15 @@ static void make_bzimage(uint8_t *f, uint16_t version)
 {
     memset(f, 0, IMG_SIZE);
     f[0x1f1] = 3; /* setup_sects: kernel at 0x800 */
-    put16(f + 0x1fe, 0xaa55);
+    le16_put(f + 0x1fe, 0xaa55);
     f[0x201] = 0x6a; /* header ends at 0x26c */
     memcpy(f + 0x202, "HdrS", 4);
-    put16(f + 0x206, version);
+    le16_put(f + 0x206, version);
     f[0x211] = 0x01;               /* LOADED_HIGH */
-    put32(f + 0x22c, 0x7fffffff);  /* initrd_addr_max */
-    put16(f + 0x236, 0x0001);      /* XLF_KERNEL_64 */
-    put32(f + 0x238, 2047);        /* cmdline_size */
-    put32(f + 0x260, 0x800000);    /* init_size */
+    le32_put(f + 0x22c, 0x7fffffff);  /* initrd_addr_max */
+    le16_put(f + 0x236, 0x0001);      /* XLF_KERNEL_64 */
+    le32_put(f + 0x238, 2047);        /* cmdline_size */
+    le32_put(f + 0x260, 0x800000);    /* init_size */
 }
 
 static void test_ok(void)
@@ -67,7 +65,7 @@ static void test_errors(void)
     memcpy(f + 0x202, "HdrX", 4);
     expect_error(f, sizeof(f), "not a Linux bzImage");
     make_bzimage(f, 0x020f);
-    put16(f + 0x236, 0);
+    le16_put(f + 0x236, 0);
     expect_error(f, sizeof(f), "no 64-bit entry point");
     make_bzimage(f, 0x020f);
     f[0x211] = 0;
@@ -93,13 +91,13 @@ static void test_zero_page(void)
     bzimage_build_zero_page(zp, f, &info, 0x20000, 0x3000000, 0x4567, map, 3);
     g_assert_cmpmem(zp + 0x202, 4, "HdrS", 4);   /* header copied */
     g_assert_cmpuint(zp[0x210], ==, 0xff);       /* type_of_loader */
-    g_assert_cmpuint(get32(zp + 0x228), ==, 0x20000);
-    g_assert_cmpuint(get32(zp + 0x218), ==, 0x3000000);
-    g_assert_cmpuint(get32(zp + 0x21c), ==, 0x4567);
+    g_assert_cmpuint(le32_get(zp + 0x228), ==, 0x20000);
+    g_assert_cmpuint(le32_get(zp + 0x218), ==, 0x3000000);
+    g_assert_cmpuint(le32_get(zp + 0x21c), ==, 0x4567);
     g_assert_cmpuint(zp[0x1e8], ==, 3);
-    g_assert_cmpuint(get32(zp + 0x2d0 + 2 * 20), ==, 0x100000);
-    g_assert_cmpuint(get32(zp + 0x2d0 + 2 * 20 + 8), ==, 0x3f00000);
-    g_assert_cmpuint(get32(zp + 0x2d0 + 20 + 16), ==, 2);
+    g_assert_cmpuint(le32_get(zp + 0x2d0 + 2 * 20), ==, 0x100000);
+    g_assert_cmpuint(le32_get(zp + 0x2d0 + 2 * 20 + 8), ==, 0x3f00000);
+    g_assert_cmpuint(le32_get(zp + 0x2d0 + 20 + 16), ==, 2);
     /* bytes past the setup header stay zero */
     g_assert_cmpuint(zp[0x270], ==, 0);
 }

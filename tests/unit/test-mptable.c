@@ -4,9 +4,8 @@
 
 #include "hw/x86/layout.h"
 #include "hw/x86/mptable.h"
+#include "util/le.h"
 
-static uint16_t get16(const uint8_t *p) { return p[0] | p[1] << 8; }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
 
 static void check_table(unsigned ncpus)
 {
@@ -18,12 +17,12 @@ static void check_table(unsigned ncpus)
     g_assert_cmpuint(size, ==, mptable_size(ncpus));
     g_assert_cmpmem(buf, 4, "_MP_", 4);
     g_assert_cmpuint(mptable_checksum(buf, 16), ==, 0);
-    g_assert_cmpuint(get32(buf + 4), ==, LAYOUT_MPTABLE + 16);
+    g_assert_cmpuint(le32_get(buf + 4), ==, LAYOUT_MPTABLE + 16);
     g_assert_cmpmem(hdr, 4, "PCMP", 4);
-    g_assert_cmpuint(get16(hdr + 4), ==, size - 16);
-    g_assert_cmpuint(mptable_checksum(hdr, get16(hdr + 4)), ==, 0);
-    g_assert_cmpuint(get32(hdr + 36), ==, LAYOUT_LAPIC);
-    entries = get16(hdr + 34);
+    g_assert_cmpuint(le16_get(hdr + 4), ==, size - 16);
+    g_assert_cmpuint(mptable_checksum(hdr, le16_get(hdr + 4)), ==, 0);
+    g_assert_cmpuint(le32_get(hdr + 36), ==, LAYOUT_LAPIC);
+    entries = le16_get(hdr + 34);
     p = hdr + 44;
     for (unsigned i = 0; i < entries; i++) {
         switch (p[0]) {
@@ -36,7 +35,7 @@ static void check_table(unsigned ncpus)
             break;
         case 2:
             g_assert_cmpuint(p[1], ==, ncpus);
-            g_assert_cmpuint(get32(p + 4), ==, LAYOUT_IOAPIC);
+            g_assert_cmpuint(le32_get(p + 4), ==, LAYOUT_IOAPIC);
             ioapics++;
             p += 8;
             break;

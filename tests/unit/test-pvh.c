@@ -4,12 +4,8 @@
 
 #include "hw/x86/layout.h"
 #include "hw/x86/pvh.h"
+#include "util/le.h"
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
-static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 /* ELF64: header, 2 phdrs (LOAD at 1 MiB, NOTE), note, 0x100 bytes of code. */
 enum { PH = 64, NOTE = 64 + 2 * 56, CODE = 0x100, FILE_SIZE = 0x200 };
@@ -21,28 +17,28 @@ static void make_elf64(uint8_t *f, uint32_t entry)
     f[4] = 2; /* ELFCLASS64 */
     f[5] = 1; /* little-endian */
     f[6] = 1;
-    put16(f + 16, 2);  /* ET_EXEC */
-    put16(f + 18, 62); /* x86-64 */
-    put64(f + 24, 0x100000);
-    put64(f + 32, PH);
-    put16(f + 54, 56);
-    put16(f + 56, 2);
+    le16_put(f + 16, 2);  /* ET_EXEC */
+    le16_put(f + 18, 62); /* x86-64 */
+    le64_put(f + 24, 0x100000);
+    le64_put(f + 32, PH);
+    le16_put(f + 54, 56);
+    le16_put(f + 56, 2);
     /* PT_LOAD: file [CODE, CODE+0x100) -> 0x100000, memsz 0x1000 (bss) */
-    put32(f + PH, 1);
-    put64(f + PH + 8, CODE);
-    put64(f + PH + 24, 0x100000);
-    put64(f + PH + 32, 0x100);
-    put64(f + PH + 40, 0x1000);
+    le32_put(f + PH, 1);
+    le64_put(f + PH + 8, CODE);
+    le64_put(f + PH + 24, 0x100000);
+    le64_put(f + PH + 32, 0x100);
+    le64_put(f + PH + 40, 0x1000);
     /* PT_NOTE */
-    put32(f + PH + 56, 4);
-    put64(f + PH + 56 + 8, NOTE);
-    put64(f + PH + 56 + 32, 20);
+    le32_put(f + PH + 56, 4);
+    le64_put(f + PH + 56 + 8, NOTE);
+    le64_put(f + PH + 56 + 32, 20);
     /* note: namesz 4, descsz 4, type 18, "Xen\0", entry */
-    put32(f + NOTE, 4);
-    put32(f + NOTE + 4, 4);
-    put32(f + NOTE + 8, XEN_ELFNOTE_PHYS32_ENTRY);
+    le32_put(f + NOTE, 4);
+    le32_put(f + NOTE + 4, 4);
+    le32_put(f + NOTE + 8, XEN_ELFNOTE_PHYS32_ENTRY);
     memcpy(f + NOTE + 12, "Xen", 4);
-    put32(f + NOTE + 16, entry);
+    le32_put(f + NOTE + 16, entry);
     memset(f + CODE, 0x90, 0x100);
 }
 
@@ -81,36 +77,36 @@ static void test_elf_errors(void)
     uint8_t f[FILE_SIZE];
 
     make_elf64(f, 0x100010);
-    put32(f + NOTE + 8, 17); /* a different Xen note */
+    le32_put(f + NOTE + 8, 17); /* a different Xen note */
     expect_error(f, sizeof(f), "no PVH entry note");
 
     make_elf64(f, 0x200000);
     expect_error(f, sizeof(f), "outside the loaded segments");
 
     make_elf64(f, 0x100010);
-    put64(f + PH + 24, 0x1000); /* segment inside the boot data area */
+    le64_put(f + PH + 24, 0x1000); /* segment inside the boot data area */
     expect_error(f, sizeof(f), "below 1 MiB");
 
     make_elf64(f, 0x100010);
-    put64(f + PH + 32, 0x10000); /* filesz beyond the file */
+    le64_put(f + PH + 32, 0x10000); /* filesz beyond the file */
     expect_error(f, sizeof(f), "past the end");
 
     make_elf64(f, 0x100010);
-    put64(f + PH + 8, 0);
-    put64(f + PH + 32, 0x180); /* filesz > memsz */
-    put64(f + PH + 40, 0x100);
+    le64_put(f + PH + 8, 0);
+    le64_put(f + PH + 32, 0x180); /* filesz > memsz */
+    le64_put(f + PH + 40, 0x100);
     expect_error(f, sizeof(f), "invalid sizes");
 
     make_elf64(f, 0x100010);
-    put32(f + NOTE + 4, 0x1000); /* descsz runs off the note segment */
+    le32_put(f + NOTE + 4, 0x1000); /* descsz runs off the note segment */
     expect_error(f, sizeof(f), "note extends past");
 
     make_elf64(f, 0x100010);
-    put16(f + 18, 40); /* ARM */
+    le16_put(f + 18, 40); /* ARM */
     expect_error(f, sizeof(f), "not x86");
 
     make_elf64(f, 0x100010);
-    put16(f + 56, 200); /* phnum beyond the file */
+    le16_put(f + 56, 200); /* phnum beyond the file */
     expect_error(f, sizeof(f), "truncated");
 
     make_elf64(f, 0x100010);
@@ -148,23 +144,23 @@ static void test_elf32(void)
     memcpy(f, "\x7f" "ELF", 4);
     f[4] = 1;
     f[5] = 1;
-    put16(f + 18, 3); /* i386 */
-    put32(f + 28, 52);
-    put16(f + 42, 32);
-    put16(f + 44, 2);
-    put32(f + 52, 1); /* PT_LOAD */
-    put32(f + 52 + 4, 0x100);
-    put32(f + 52 + 12, 0x200000);
-    put32(f + 52 + 16, 0x80);
-    put32(f + 52 + 20, 0x80);
-    put32(f + 84, 4); /* PT_NOTE */
-    put32(f + 84 + 4, 0xa0);
-    put32(f + 84 + 16, 20);
-    put32(f + 0xa0, 4);
-    put32(f + 0xa4, 4);
-    put32(f + 0xa8, 18);
+    le16_put(f + 18, 3); /* i386 */
+    le32_put(f + 28, 52);
+    le16_put(f + 42, 32);
+    le16_put(f + 44, 2);
+    le32_put(f + 52, 1); /* PT_LOAD */
+    le32_put(f + 52 + 4, 0x100);
+    le32_put(f + 52 + 12, 0x200000);
+    le32_put(f + 52 + 16, 0x80);
+    le32_put(f + 52 + 20, 0x80);
+    le32_put(f + 84, 4); /* PT_NOTE */
+    le32_put(f + 84 + 4, 0xa0);
+    le32_put(f + 84 + 16, 20);
+    le32_put(f + 0xa0, 4);
+    le32_put(f + 0xa4, 4);
+    le32_put(f + 0xa8, 18);
     memcpy(f + 0xac, "Xen", 4);
-    put32(f + 0xb0, 0x200004);
+    le32_put(f + 0xb0, 0x200004);
     g_assert_true(pvh_parse(f, sizeof(f), &img, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(img.entry, ==, 0x200004);
@@ -178,22 +174,22 @@ static void test_start_info(void)
     const uint8_t *mm = page + (LAYOUT_PVH_MEMMAP - LAYOUT_PVH_INFO);
 
     pvh_build_start_info(page, map, 2, LAYOUT_CMDLINE, 0x7000000, 0x12345);
-    g_assert_cmpuint(get32(page), ==, PVH_START_MAGIC);
-    g_assert_cmpuint(get32(page + 4), ==, 1);
-    g_assert_cmpuint(get32(page + 12), ==, 1);
-    g_assert_cmpuint(get64(page + 16), ==, LAYOUT_PVH_MODLIST);
-    g_assert_cmpuint(get64(page + 24), ==, LAYOUT_CMDLINE);
-    g_assert_cmpuint(get64(page + 40), ==, LAYOUT_PVH_MEMMAP);
-    g_assert_cmpuint(get32(page + 48), ==, 2);
-    g_assert_cmpuint(get64(mod), ==, 0x7000000);
-    g_assert_cmpuint(get64(mod + 8), ==, 0x12345);
-    g_assert_cmpuint(get64(mm + 24), ==, 0x100000);
-    g_assert_cmpuint(get64(mm + 32), ==, 0x7f00000);
-    g_assert_cmpuint(get32(mm + 40), ==, 1);
+    g_assert_cmpuint(le32_get(page), ==, PVH_START_MAGIC);
+    g_assert_cmpuint(le32_get(page + 4), ==, 1);
+    g_assert_cmpuint(le32_get(page + 12), ==, 1);
+    g_assert_cmpuint(le64_get(page + 16), ==, LAYOUT_PVH_MODLIST);
+    g_assert_cmpuint(le64_get(page + 24), ==, LAYOUT_CMDLINE);
+    g_assert_cmpuint(le64_get(page + 40), ==, LAYOUT_PVH_MEMMAP);
+    g_assert_cmpuint(le32_get(page + 48), ==, 2);
+    g_assert_cmpuint(le64_get(mod), ==, 0x7000000);
+    g_assert_cmpuint(le64_get(mod + 8), ==, 0x12345);
+    g_assert_cmpuint(le64_get(mm + 24), ==, 0x100000);
+    g_assert_cmpuint(le64_get(mm + 32), ==, 0x7f00000);
+    g_assert_cmpuint(le32_get(mm + 40), ==, 1);
 
     pvh_build_start_info(page, map, 2, LAYOUT_CMDLINE, 0, 0);
-    g_assert_cmpuint(get32(page + 12), ==, 0);
-    g_assert_cmpuint(get64(page + 16), ==, 0);
+    g_assert_cmpuint(le32_get(page + 12), ==, 0);
+    g_assert_cmpuint(le64_get(page + 16), ==, 0);
 }
 
 int main(int argc, char **argv)
