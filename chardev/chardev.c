@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -29,6 +30,8 @@ struct chardev {
     int out_fd;     /* -1: output dropped */
     int listen_fd;  /* servers only */
     bool owns_fds;  /* false for stdio */
+    bool tty_saved; /* stdio on a terminal: restore this at the end */
+    struct termios tty;
     GSource *in_watch;
     GSource *listen_watch;
     chardev_can_receive_fn can_receive;
@@ -223,6 +226,24 @@ static bool chardev_parse(struct chardev *chr, const char *spec, GError **errp)
     return true;
 }
 
+/* As QEMU does for -serial stdio on a terminal: keys go to the guest as
+ * typed (no line editing or echo), output post-processing and Ctrl-C stay. */
+static void chardev_stdio_raw(struct chardev *chr)
+{
+    struct termios t;
+
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &chr->tty) < 0)
+        return;
+    chr->tty_saved = true;
+    t = chr->tty;
+    t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+    t.c_lflag &= ~(ECHO | ECHONL | ICANON | IEXTEN);
+    t.c_oflag |= OPOST;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
 static bool chardev_open(struct chardev *chr, GError **errp)
 {
     switch (chr->kind) {
@@ -232,6 +253,7 @@ static bool chardev_open(struct chardev *chr, GError **errp)
         chr->in_fd = STDIN_FILENO;
         chr->out_fd = STDOUT_FILENO;
         chr->owns_fds = false;
+        chardev_stdio_raw(chr);
         return true;
     case CHARDEV_FILE:
         chr->out_fd = open(chr->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -278,6 +300,8 @@ void chardev_free(struct chardev *chr)
         close(chr->listen_fd);
         unlink(chr->path);
     }
+    if (chr->tty_saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, &chr->tty);
     g_free(chr->path);
     g_free(chr->spec);
     g_free(chr);

@@ -115,3 +115,26 @@ def test_serial_unix_socket_server(env):
     check(b"B" in s.recv(4096), "no output for the second client")
     s.close()
     check(t.proc.poll() is None, "tern died when a serial client disconnected")
+
+
+def test_serial_stdio_terminal_restored(env):
+    """-serial stdio on a terminal switches it to raw input (keys go to the
+    guest unechoed) and puts it back when tern exits."""
+    env.require_kvm()
+    import os
+    import pty
+    import subprocess
+    import termios
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([env.tern, "-kernel", env.guest("hello"), "-append", "exit=0",
+                              "-serial", "stdio"] + DEBUG_EXIT,
+                             stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+        check_equal(p.wait(60), 1, "exit status")
+        check_equal(termios.tcgetattr(slave), before, "terminal settings after exit")
+        out = os.read(master, 4096)
+        check(b"Hello from the tern hello guest\r\n" in out, f"terminal output: {out!r}")
+    finally:
+        os.close(master)
+        os.close(slave)
