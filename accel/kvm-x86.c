@@ -51,12 +51,10 @@ static uint32_t lapic_get_reg(const struct kvm_lapic_state *l, unsigned off)
 bool kvm_x86_vcpu_setup(int fd, const struct kvm_cpuid2 *supported, unsigned index,
                         unsigned ncpus, GError **errp)
 {
-    size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-    g_autofree struct kvm_cpuid2 *cpuid = g_memdup2(supported, size);
+    g_autofree struct kvm_cpuid2 *cpuid = cpu_setup_cpuid(supported, index, ncpus);
     struct kvm_fpu fpu;
     struct kvm_lapic_state lapic;
 
-    cpu_setup_cpuid(cpuid, index, ncpus);
     cpu_setup_fpu(&fpu);
     if (!KVM_X86_IOCTL(fd, KVM_SET_CPUID2, cpuid, errp) ||
         !KVM_X86_IOCTL(fd, KVM_SET_FPU, &fpu, errp) ||

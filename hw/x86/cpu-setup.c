@@ -1,5 +1,7 @@
 #include "hw/x86/cpu-setup.h"
 
+#include <glib.h>
+#include <stdbool.h>
 #include <string.h>
 
 enum {
@@ -158,39 +160,63 @@ static void cpuid_topology_leaf(struct kvm_cpuid_entry2 *e, unsigned index, unsi
     }
 }
 
-void cpu_setup_cpuid(struct kvm_cpuid2 *cpuid, unsigned index, unsigned ncpus)
+static void cpuid_adjust(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus)
 {
-    for (unsigned i = 0; i < cpuid->nent; i++) {
-        struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+    switch (e->function) {
+    case 1:
+        e->ebx = (e->ebx & 0xffff) | (index << 24) | ((ncpus > 1 ? ncpus : 1) << 16);
+        if (ncpus > 1)
+            e->edx |= 1u << 28; /* HTT: the logical count in EBX is valid */
+        e->ecx |= 1u << 31;     /* running under a hypervisor */
+        break;
+    case 4:
+        e->eax = (e->eax & 0x03ffffff) | ((ncpus - 1) << 26);
+        break;
+    case 0xb:
+    case 0x1f:
+        cpuid_topology_leaf(e, index, ncpus);
+        break;
+    case 0x40000001:
+        e->eax &= CPU_SETUP_KVM_FEATURES;
+        e->edx = 0; /* no KVM_HINTS_REALTIME */
+        break;
+    case 0x80000008:
+        e->ecx = (e->ecx & ~0xf0ffu) | (cpu_setup_apic_id_bits(ncpus) << 12) | (ncpus - 1);
+        break;
+    case 0x8000001e:
+        e->eax = index;
+        e->ebx = index & 0xff; /* core id, one thread per core */
+        e->ecx = 0;
+        break;
+    default:
+        break;
+    }
+}
 
-        switch (e->function) {
-        case 1:
-            e->ebx = (e->ebx & 0xffff) | (index << 24) | ((ncpus > 1 ? ncpus : 1) << 16);
-            if (ncpus > 1)
-                e->edx |= 1u << 28; /* HTT: the logical count in EBX is valid */
-            e->ecx |= 1u << 31;     /* running under a hypervisor */
-            break;
-        case 4:
-            e->eax = (e->eax & 0x03ffffff) | ((ncpus - 1) << 26);
-            break;
-        case 0xb:
-        case 0x1f:
-            cpuid_topology_leaf(e, index, ncpus);
-            break;
-        case 0x80000008:
-            e->ecx = (e->ecx & ~0xf0ffu) | (cpu_setup_apic_id_bits(ncpus) << 12) | (ncpus - 1);
-            break;
-        case 0x40000001:
-            e->eax &= CPU_SETUP_KVM_FEATURES;
-            e->edx = 0; /* no KVM_HINTS_REALTIME */
-            break;
-        case 0x8000001e:
-            e->eax = index;
-            e->ebx = index & 0xff; /* core id, one thread per core */
-            e->ecx = 0;
-            break;
-        default:
-            break;
+static bool cpuid_has(const struct kvm_cpuid2 *c, uint32_t function, uint32_t index)
+{
+    for (unsigned i = 0; i < c->nent; i++)
+        if (c->entries[i].function == function && c->entries[i].index == index)
+            return true;
+    return false;
+}
+
+struct kvm_cpuid2 *cpu_setup_cpuid(const struct kvm_cpuid2 *supported, unsigned index,
+                                   unsigned ncpus)
+{
+    /* room for leaf 0xB subleaves 1 and 2 if KVM left them out */
+    struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + (supported->nent + 2) * sizeof(c->entries[0]));
+
+    memcpy(c, supported, sizeof(*c) + supported->nent * sizeof(c->entries[0]));
+    if (cpuid_has(c, 0xb, 0)) {
+        for (uint32_t sub = 1; sub <= 2; sub++) {
+            if (!cpuid_has(c, 0xb, sub))
+                c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+                    .function = 0xb, .index = sub, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+                };
         }
     }
+    for (unsigned i = 0; i < c->nent; i++)
+        cpuid_adjust(&c->entries[i], index, ncpus);
+    return c;
 }

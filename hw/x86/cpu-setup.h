@@ -31,11 +31,14 @@ void cpu_setup_linux64(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t 
 void cpu_setup_fpu(struct kvm_fpu *fpu);
 
 /*
- * Adjust KVM's supported CPUID for vCPU @index of @ncpus: APIC ids, logical
- * processor counts and the extended topology leaves (one socket, one thread
- * per core, @ncpus cores), and the hypervisor bit.
+ * The CPUID of vCPU @index of @ncpus, from KVM's supported CPUID: APIC ids,
+ * logical processor counts and the extended topology leaves (one socket,
+ * one thread per core, @ncpus cores; leaf 0xB gets its SMT and core
+ * subleaves even where KVM lists only subleaf 0), the hypervisor bit, and
+ * the KVM PV features Tern offers.  Returns a new g_malloc'd table.
  */
-void cpu_setup_cpuid(struct kvm_cpuid2 *cpuid, unsigned index, unsigned ncpus);
+struct kvm_cpuid2 *cpu_setup_cpuid(const struct kvm_cpuid2 *supported, unsigned index,
+                                   unsigned ncpus);
 
 /* Number of APIC-id bits needed for @n cpus (0 for 1). */
 unsigned cpu_setup_apic_id_bits(unsigned n);

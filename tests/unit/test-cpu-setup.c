@@ -65,9 +65,9 @@ static void test_page_tables(void)
 
 static struct kvm_cpuid2 *fake_cpuid(void)
 {
-    static const uint32_t funcs[][2] = { { 1, 0 }, { 4, 0 }, { 0xb, 0 }, { 0xb, 1 },
-                                         { 0xb, 2 }, { 0x40000001, 0 }, { 0x80000008, 0 },
-                                         { 0x8000001e, 0 } };
+    /* like this AMD host's KVM: leaf 0xB lists only subleaf 0 */
+    static const uint32_t funcs[][2] = { { 1, 0 }, { 4, 0 }, { 0xb, 0 }, { 0x40000001, 0 },
+                                         { 0x80000008, 0 }, { 0x8000001e, 0 } };
     struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + G_N_ELEMENTS(funcs) * sizeof(c->entries[0]));
 
     c->nent = G_N_ELEMENTS(funcs);
@@ -93,9 +93,9 @@ static const struct kvm_cpuid_entry2 *leaf(const struct kvm_cpuid2 *c, uint32_t 
 
 static void test_cpuid_topology(void)
 {
-    g_autofree struct kvm_cpuid2 *c = fake_cpuid();
+    g_autofree struct kvm_cpuid2 *in = fake_cpuid();
+    g_autofree struct kvm_cpuid2 *c = cpu_setup_cpuid(in, 3, 4);
 
-    cpu_setup_cpuid(c, 3, 4);
     g_assert_cmpuint(leaf(c, 1, 0)->ebx >> 24, ==, 3);
     g_assert_cmpuint((leaf(c, 1, 0)->ebx >> 16) & 0xff, ==, 4);
     g_assert_cmpuint(leaf(c, 1, 0)->ebx & 0xffff, ==, 0x800);
@@ -107,6 +107,8 @@ static void test_cpuid_topology(void)
     g_assert_cmpuint(leaf(c, 0xb, 1)->eax, ==, 2);
     g_assert_cmpuint((leaf(c, 0xb, 1)->ecx >> 8) & 0xff, ==, 2);
     g_assert_cmpuint(leaf(c, 0xb, 2)->ebx, ==, 0);
+    g_assert_cmpuint(leaf(c, 0xb, 2)->edx, ==, 3);
+    g_assert_cmpuint(c->nent, ==, in->nent + 2);
     g_assert_cmpuint(leaf(c, 0x80000008, 0)->ecx & 0xff, ==, 3);
     g_assert_cmpuint(leaf(c, 0x8000001e, 0)->eax, ==, 3);
     /* only kvmclock, NOP_IO_DELAY and the stable bit: no hypercall features */
