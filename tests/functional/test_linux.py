@@ -1,0 +1,49 @@
+"""A real Linux guest (tests/linux/): built once, cached outside the checkout,
+booted through PVH (vmlinux) and the bzImage 64-bit entry."""
+import os
+import re
+import subprocess
+
+from ternlib import TestFailure, check, check_equal
+
+_cache = {}
+
+
+def linux_kit(env):
+    """Directory with vmlinux, bzImage, initramfs.cpio, cmdline.txt (built if needed)."""
+    if "dir" not in _cache:
+        script = os.path.join(env.top, "tests", "linux", "build.sh")
+        p = subprocess.run([script, "--print-dir"], capture_output=True, text=True,
+                           timeout=3600)
+        if p.returncode != 0:
+            raise TestFailure(f"tests/linux/build.sh failed:\n{p.stderr[-3000:]}")
+        _cache["dir"] = p.stdout.strip().splitlines()[-1]
+    return _cache["dir"]
+
+
+def boot_linux(env, image, smp, name):
+    kit = linux_kit(env)
+    with open(os.path.join(kit, "cmdline.txt")) as f:
+        cmdline = f.read().strip()
+    t = env.start(["-m", "256M", "-smp", str(smp), "-no-reboot",
+                   "-kernel", os.path.join(kit, image),
+                   "-initrd", os.path.join(kit, "initramfs.cpio"),
+                   "-append", cmdline + " tern.test=reboot"], name=name)
+    # ~35 s (PVH) / ~50 s (bzImage) on the emulating CI hosts; generous deadlines.
+    t.wait_serial("TERN-LINUX-INIT-OK", 600)
+    t.wait_serial("TERN-LINUX-REBOOT", 120)
+    check_equal(t.wait_exit(120), 0, f"{name}: exit status after reboot -f with -no-reboot")
+    m = re.search(r"^cpus: (\d+)\r?$", t.serial(), re.M)
+    check(m and int(m.group(1)) == smp, f"{name}: guest does not see {smp} CPUs: "
+          f"{t.serial()[-400:]!r}")
+    return t
+
+
+def test_linux_pvh_smp2(env):
+    env.require_kvm()
+    boot_linux(env, "vmlinux", 2, "linux-pvh")
+
+
+def test_linux_bzimage(env):
+    env.require_kvm()
+    boot_linux(env, "bzImage", 1, "linux-bzimage")
