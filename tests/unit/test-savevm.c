@@ -1,0 +1,367 @@
+/*
+ * migration/savevm.c: a stream with two devices and an iterative handler
+ * round-trips; every kind of bad stream is refused with a message naming
+ * what is wrong.
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "migration/savevm.h"
+
+struct dev {
+    uint32_t reg;
+    uint8_t flags;
+};
+
+static const struct vmstate_field dev_fields[] = {
+    VMSTATE_FIELD(struct dev, reg),
+    VMSTATE_FIELD(struct dev, flags),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description dev_vmsd = {
+    .name = "dev", .version_id = 2, .minimum_version_id = 1, .fields = dev_fields,
+};
+
+static const struct vmstate_description dev_vmsd_v3 = {
+    .name = "dev", .version_id = 3, .minimum_version_id = 3, .fields = dev_fields,
+};
+
+/* A fake iterative handler: sends values 0..total-1, three per PART. */
+struct counter {
+    uint32_t total, sent;
+    GArray *received;
+    int setups, cleanups;
+};
+
+static bool ctr_save_setup(QEMUFile *f, void *opaque, GError **errp)
+{
+    struct counter *c = opaque;
+
+    (void)errp;
+    qemu_file_put_be32(f, c->total);
+    return true;
+}
+
+static void ctr_send(QEMUFile *f, struct counter *c, uint32_t max)
+{
+    uint32_t n = MIN(max, c->total - c->sent);
+
+    qemu_file_put_be32(f, n);
+    for (uint32_t i = 0; i < n; i++)
+        qemu_file_put_be32(f, c->sent++);
+}
+
+static int ctr_iterate(QEMUFile *f, void *opaque, GError **errp)
+{
+    struct counter *c = opaque;
+
+    (void)errp;
+    ctr_send(f, c, 3);
+    return c->sent == c->total;
+}
+
+static uint64_t ctr_pending(void *opaque)
+{
+    struct counter *c = opaque;
+
+    return (c->total - c->sent) * 4;
+}
+
+static bool ctr_complete(QEMUFile *f, void *opaque, GError **errp)
+{
+    (void)errp;
+    ctr_send(f, opaque, UINT32_MAX);
+    return true;
+}
+
+static bool ctr_load_setup(void *opaque, GError **errp)
+{
+    struct counter *c = opaque;
+
+    (void)errp;
+    c->setups++;
+    c->total = 0; /* every load starts from its START section */
+    g_array_set_size(c->received, 0);
+    return true;
+}
+
+static bool ctr_load_state(QEMUFile *f, void *opaque, int version_id, GError **errp)
+{
+    struct counter *c = opaque;
+    uint32_t n;
+
+    g_assert_cmpint(version_id, ==, 4);
+    if (!c->total) { /* START: the total comes first */
+        c->total = qemu_file_get_be32(f);
+        return true;
+    }
+    n = qemu_file_get_be32(f);
+    if (n > 1000) {
+        g_set_error(errp, g_quark_from_static_string("t"), 0, "record count %u too big", n);
+        return false;
+    }
+    for (uint32_t i = 0; i < n && !qemu_file_get_error(f); i++) {
+        uint32_t v = qemu_file_get_be32(f);
+        g_array_append_val(c->received, v);
+    }
+    return true;
+}
+
+static void ctr_load_cleanup(void *opaque)
+{
+    ((struct counter *)opaque)->cleanups++;
+}
+
+static const struct savevm_live_ops ctr_ops = {
+    .save_setup = ctr_save_setup,
+    .save_live_iterate = ctr_iterate,
+    .state_pending = ctr_pending,
+    .save_live_complete = ctr_complete,
+    .load_setup = ctr_load_setup,
+    .load_state = ctr_load_state,
+    .load_cleanup = ctr_load_cleanup,
+};
+
+struct side {
+    struct savevm sv;
+    struct dev a, b;
+    struct counter ctr;
+};
+
+static void side_init(struct side *s, const char *machine, bool with_b,
+                      const struct vmstate_description *vmsd)
+{
+    g_autoptr(GError) err = NULL;
+
+    memset(s, 0, sizeof(*s));
+    s->ctr.received = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    savevm_init(&s->sv, machine);
+    g_assert_true(savevm_register_live(&s->sv, "ram", 0, 4, 4, &ctr_ops, &s->ctr, &err));
+    g_assert_true(savevm_register_vmsd(&s->sv, "dev", 0, vmsd, &s->a, &err));
+    if (with_b)
+        g_assert_true(savevm_register_vmsd(&s->sv, "dev", 1, vmsd, &s->b, &err));
+    g_assert_no_error(err);
+}
+
+static void side_clear(struct side *s)
+{
+    savevm_destroy(&s->sv);
+    g_array_free(s->ctr.received, TRUE);
+}
+
+/* A complete live stream: setup, PARTs until done, complete. */
+static GByteArray *make_stream(struct side *src)
+{
+    QEMUFile *f = qemu_file_new_mem_output();
+    g_autoptr(GError) err = NULL;
+    GByteArray *out = g_byte_array_new();
+    int r;
+
+    src->a = (struct dev){ 0x11223344, 1 };
+    src->b = (struct dev){ 0x55667788, 2 };
+    src->ctr.total = 10;
+    savevm_write_header(&src->sv, f);
+    savevm_write_command(f, MIG_CMD_OPEN_RETURN_PATH, NULL, 0);
+    g_assert_true(savevm_save_setup(&src->sv, f, &err));
+    g_assert_cmpuint(savevm_pending(&src->sv), ==, 40);
+    while ((r = savevm_save_iterate(&src->sv, f, &err)) == 0)
+        ;
+    g_assert_cmpint(r, ==, 1);
+    g_assert_true(savevm_save_complete(&src->sv, f, &err));
+    g_assert_no_error(err);
+    g_byte_array_append(out, qemu_file_mem_data(f)->data, qemu_file_mem_data(f)->len);
+    qemu_file_close(f, NULL);
+    return out;
+}
+
+static bool load_stream(struct side *dst, const uint8_t *data, size_t len, GError **errp)
+{
+    QEMUFile *f = qemu_file_new_mem_input(data, len);
+    bool ok = savevm_load(&dst->sv, f, errp);
+
+    qemu_file_close(f, NULL);
+    return ok;
+}
+
+static void test_round_trip(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+
+    side_init(&src, "tern-1.0", true, &dev_vmsd);
+    side_init(&dst, "tern-1.0", true, &dev_vmsd);
+    s = make_stream(&src);
+    g_assert_cmpmem(s->data, 8, "QEVM\0\0\0\3", 8);
+    g_assert_true(load_stream(&dst, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(dst.a.reg, ==, 0x11223344);
+    g_assert_cmphex(dst.b.reg, ==, 0x55667788);
+    g_assert_cmpuint(dst.b.flags, ==, 2);
+    g_assert_cmpuint(dst.ctr.received->len, ==, 10);
+    for (unsigned i = 0; i < 10; i++)
+        g_assert_cmpuint(g_array_index(dst.ctr.received, uint32_t, i), ==, i);
+    g_assert_cmpint(dst.ctr.setups, ==, 1);
+    g_assert_cmpint(dst.ctr.cleanups, ==, 1);
+    g_assert_true(dst.sv.return_path_requested);
+    /* the vmdesc trailer names both device sections */
+    {
+        static const char want[] = "\"devices\":[{\"name\":\"dev\",\"instance_id\":0";
+        g_assert_nonnull(memmem(s->data, s->len, want, strlen(want)));
+    }
+    side_clear(&src);
+    side_clear(&dst);
+}
+
+static void expect_fail(struct side *dst, const uint8_t *data, size_t len, const char *fragment)
+{
+    g_autoptr(GError) err = NULL;
+
+    g_assert_false(load_stream(dst, data, len, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, fragment))
+        g_error("'%s' lacks '%s'", err->message, fragment);
+}
+
+static size_t find(const GByteArray *s, const void *needle, size_t n)
+{
+    for (size_t i = 0; i + n <= s->len; i++)
+        if (!memcmp(s->data + i, needle, n))
+            return i;
+    g_assert_not_reached();
+}
+
+/* Offset just past the EOF byte: where "0x06, be32 len, JSON" ends the stream. */
+static size_t eof_end(const GByteArray *s)
+{
+    for (size_t i = s->len - 6; i > 0; i--) {
+        const uint8_t *p = s->data + i;
+        uint32_t len = (uint32_t)p[2] << 24 | p[3] << 16 | p[4] << 8 | p[5];
+
+        if (p[0] == 0x00 && p[1] == 0x06 && i + 6 + len == s->len)
+            return i + 1;
+    }
+    g_assert_not_reached();
+}
+
+static void test_bad_streams(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GByteArray) c = NULL;
+
+    side_init(&src, "tern-1.0", true, &dev_vmsd);
+    side_init(&dst, "tern-1.0", true, &dev_vmsd);
+    s = make_stream(&src);
+
+    c = g_byte_array_sized_new(s->len);
+#define RESET() (g_byte_array_set_size(c, 0), g_byte_array_append(c, s->data, s->len))
+    RESET();
+    c->data[0] = 'X';
+    expect_fail(&dst, c->data, c->len, "not a migration stream");
+    RESET();
+    c->data[7] = 2;
+    expect_fail(&dst, c->data, c->len, "unsupported stream version 2");
+    RESET();
+    c->data[14] = 'X'; /* header 8 + 0x07 + be32 len: "tern-1.0" at 13 */
+    expect_fail(&dst, c->data, c->len,
+                "stream is for machine type 'tXrn-1.0', this VM is 'tern-1.0'");
+    /* the last FULL section (dev instance 1, section id 2): corrupt its footer */
+    RESET();
+    {
+        static const uint8_t footer[] = { 0x7e, 0, 0, 0, 2 };
+        size_t at = find(c, footer, sizeof(footer));
+        c->data[at + 4] = 9;
+        expect_fail(&dst, c->data, c->len,
+                    "section 'dev': footer has section id 9, expected 2");
+    }
+    RESET();
+    {
+        size_t at = find(c, "\x04\x00\x00\x00\x01\x03" "dev", 9);
+        c->data[at + 6] = 'X';
+        expect_fail(&dst, c->data, c->len, "unknown section 'Xev' instance 0");
+    }
+    RESET();
+    {
+        size_t at = find(c, "\x04\x00\x00\x00\x01\x03" "dev", 9);
+        c->data[at] = 0x09;
+        expect_fail(&dst, c->data, c->len, "unknown section type 0x09");
+    }
+    side_clear(&dst);
+
+    /* a destination without the second device */
+    side_init(&dst, "tern-1.0", false, &dev_vmsd);
+    expect_fail(&dst, s->data, s->len, "unknown section 'dev' instance 1");
+    side_clear(&dst);
+
+    /* a destination whose device only accepts version 3 */
+    side_init(&dst, "tern-1.0", true, &dev_vmsd_v3);
+    expect_fail(&dst, s->data, s->len, "section 'dev': version 2 outside the supported range "
+                                       "3..3");
+    side_clear(&dst);
+
+    /* a different machine type on the destination */
+    side_init(&dst, "tern-2.0", true, &dev_vmsd);
+    expect_fail(&dst, s->data, s->len, "stream is for machine type 'tern-1.0'");
+    side_clear(&dst);
+
+    /* every truncation point fails, and load_cleanup balances load_setup */
+    side_init(&dst, "tern-1.0", true, &dev_vmsd);
+    for (size_t len = 0; len < s->len; len++) {
+        /* the stream may end right after EOF (the vmdesc trailer is optional,
+         * as in QEMU); any other cut is an error */
+        size_t after_eof = eof_end(s);
+        g_autoptr(GError) err = NULL;
+        bool ok = load_stream(&dst, s->data, len, &err);
+
+        g_assert_cmpint(ok, ==, len == after_eof);
+        g_assert_true(ok || err);
+        g_assert_cmpint(dst.ctr.setups, ==, dst.ctr.cleanups);
+    }
+    side_clear(&dst);
+    side_clear(&src);
+}
+
+static void test_registry_errors(void)
+{
+    struct savevm sv;
+    struct dev d;
+    g_autoptr(GError) e1 = NULL, e2 = NULL;
+    char longname[300];
+
+    savevm_init(&sv, "tern-1.0");
+    g_assert_true(savevm_register_vmsd(&sv, "dev", 0, &dev_vmsd, &d, &e1));
+    g_assert_false(savevm_register_vmsd(&sv, "dev", 0, &dev_vmsd, &d, &e1));
+    g_assert_nonnull(strstr(e1->message, "already registered"));
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = 0;
+    g_assert_false(savevm_register_vmsd(&sv, longname, 0, &dev_vmsd, &d, &e2));
+    g_assert_nonnull(e2);
+    g_assert_nonnull(savevm_find(&sv, "dev", 0));
+    g_assert_null(savevm_find(&sv, "dev", 1));
+    savevm_destroy(&sv);
+}
+
+static void test_dump(void)
+{
+    struct side s;
+    g_autofree char *json = NULL;
+
+    side_init(&s, "tern-1.0", true, &dev_vmsd);
+    json = savevm_dump_vmstate(&s.sv);
+    g_assert_nonnull(strstr(json, "\"vmschkmachine\""));
+    g_assert_nonnull(strstr(json, "\"dev\" : {"));
+    g_assert_null(strstr(json, "\"ram\"")); /* iterative handlers have no description */
+    side_clear(&s);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/savevm/round-trip", test_round_trip);
+    g_test_add_func("/savevm/bad-streams", test_bad_streams);
+    g_test_add_func("/savevm/registry-errors", test_registry_errors);
+    g_test_add_func("/savevm/dump", test_dump);
+    return g_test_run();
+}
