@@ -104,3 +104,19 @@ const struct iomap_ops i8042_ops = {
     .read = i8042_read,
     .write = i8042_write,
 };
+
+static const struct vmstate_field i8042_fields[] = {
+    VMSTATE_FIELD(struct i8042_state, status),
+    VMSTATE_FIELD(struct i8042_state, cmd_byte),
+    VMSTATE_FIELD(struct i8042_state, out_port),
+    VMSTATE_FIELD(struct i8042_state, pending),
+    VMSTATE_FIELD(struct i8042_state, out_data),
+    VMSTATE_END_OF_LIST(),
+};
+
+const struct vmstate_description i8042_vmstate = {
+    .name = "i8042",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = i8042_fields,
+};

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hw/machine-ctl.h"
+#include "migration/vmstate.h"
 #include "system/iomap.h"
 
 #define I8042_DATA_PORT 0x60
@@ -33,6 +34,8 @@ struct i8042 {
 
 /* Registered as one range 0x60..0x64; offsets 0 (data) and 4 (command). */
 extern const struct iomap_ops i8042_ops;
+/* Describes struct i8042_state (the opaque is &k->s). */
+extern const struct vmstate_description i8042_vmstate;
 
 void i8042_init(struct i8042 *k, struct machine_ctl ctl);
 void i8042_reset(struct i8042 *k);

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "util/container.h"
+
 enum {
     UART_IER_RDI = 0x01, UART_IER_THRI = 0x02, UART_IER_RLSI = 0x04, UART_IER_MSI = 0x08,
     UART_IIR_NO_INT = 0x01, UART_IIR_MSI = 0x00, UART_IIR_THRI = 0x02, UART_IIR_RDI = 0x04,
@@ -194,4 +196,50 @@ void uart16550_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 const struct iomap_ops uart16550_ops = {
     .read = uart16550_read,
     .write = uart16550_write,
+};
+
+/* The FIFO is a ring: head and count must describe a ring of this size. */
+static bool uart16550_fifo_valid(void *opaque, int version_id)
+{
+    struct uart16550_state *s = opaque;
+
+    (void)version_id;
+    return s->rx_head < UART16550_FIFO_SIZE && s->rx_count <= UART16550_FIFO_SIZE;
+}
+
+/* Recompute IIR and the interrupt line through the normal register path. */
+static bool uart16550_post_load(void *opaque, int version_id, GError **errp)
+{
+    struct uart16550 *u = container_of(opaque, struct uart16550, s);
+
+    (void)version_id, (void)errp;
+    uart16550_update_irq(u);
+    return true;
+}
+
+static const struct vmstate_field uart16550_fields[] = {
+    VMSTATE_FIELD(struct uart16550_state, divider),
+    VMSTATE_FIELD(struct uart16550_state, rbr),
+    VMSTATE_FIELD(struct uart16550_state, ier),
+    VMSTATE_FIELD(struct uart16550_state, iir),
+    VMSTATE_FIELD(struct uart16550_state, fcr),
+    VMSTATE_FIELD(struct uart16550_state, lcr),
+    VMSTATE_FIELD(struct uart16550_state, mcr),
+    VMSTATE_FIELD(struct uart16550_state, lsr),
+    VMSTATE_FIELD(struct uart16550_state, msr),
+    VMSTATE_FIELD(struct uart16550_state, scr),
+    VMSTATE_FIELD(struct uart16550_state, thr_ipending),
+    VMSTATE_BUFFER(struct uart16550_state, rx_fifo),
+    VMSTATE_FIELD(struct uart16550_state, rx_head),
+    VMSTATE_FIELD(struct uart16550_state, rx_count),
+    VMSTATE_VALIDATE("rx fifo indices", uart16550_fifo_valid),
+    VMSTATE_END_OF_LIST(),
+};
+
+const struct vmstate_description uart16550_vmstate = {
+    .name = "uart16550",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = uart16550_fields,
+    .post_load = uart16550_post_load,
 };

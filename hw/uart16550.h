@@ -24,6 +24,7 @@
 
 #include "chardev/chardev.h"
 #include "hw/irq.h"
+#include "migration/vmstate.h"
 #include "system/iomap.h"
 
 #define UART16550_FIFO_SIZE 16
@@ -52,6 +53,8 @@ struct uart16550 {
 };
 
 extern const struct iomap_ops uart16550_ops;
+/* Describes struct uart16550_state (the opaque is &uart->s). */
+extern const struct vmstate_description uart16550_vmstate;
 
 void uart16550_init(struct uart16550 *u, struct chardev *chr, struct irq_line irq);
 void uart16550_reset(struct uart16550 *u);

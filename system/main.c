@@ -9,6 +9,20 @@
 #include "system/options.h"
 #include "system/vm.h"
 
+static int main_dump_vmstate(struct options *opts)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *json = vm_dump_vmstate(opts->machine, &err);
+    int status = 0;
+
+    if (!json || !g_file_set_contents(opts->dump_vmstate, json, -1, &err)) {
+        fprintf(stderr, "tern: -dump-vmstate %s: %s\n", opts->dump_vmstate, err->message);
+        status = 1;
+    }
+    options_clear(opts);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     g_autoptr(GError) err = NULL;
@@ -33,6 +47,8 @@ int main(int argc, char **argv)
     case OPTIONS_LISTED:
         options_clear(&opts);
         return 0;
+    case OPTIONS_DUMP_VMSTATE:
+        return main_dump_vmstate(&opts);
     case OPTIONS_RUN:
         break;
     }

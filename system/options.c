@@ -235,6 +235,14 @@ static bool opt_serial(struct options *o, const char *arg, GError **errp)
     return true;
 }
 
+static bool opt_dump_vmstate(struct options *o, const char *arg, GError **errp)
+{
+    if (!opt_path(&o->dump_vmstate, arg, errp))
+        return false;
+    o->action = OPTIONS_DUMP_VMSTATE;
+    return true;
+}
+
 static bool opt_flag_S(struct options *o, const char *arg, GError **errp)
 {
     (void)arg, (void)errp;
@@ -285,6 +293,8 @@ static const struct option_def option_defs[] = {
     { "machine", "TYPE", opt_machine, "machine type: tern-1.0 (default)" },
     { "M", "TYPE", opt_machine, "same as -machine" },
     { "device", "DRIVER[,PROP=V]", opt_device, "add a device: isa-debug-exit,iobase=,iosize=" },
+    { "dump-vmstate", "FILE", opt_dump_vmstate,
+      "write every device's migration state description (JSON) to FILE and exit" },
     { "version", NULL, opt_flag_version, "print the version and exit" },
     { "help", NULL, opt_flag_help, "print this help and exit" },
     { "h", NULL, opt_flag_help, "same as -help" },
@@ -379,6 +389,7 @@ void options_clear(struct options *o)
     g_free(o->serial);
     g_free(o->name);
     g_free(o->machine);
+    g_free(o->dump_vmstate);
     memset(o, 0, sizeof(*o));
 }
 

@@ -24,6 +24,7 @@ enum options_action {
     OPTIONS_HELP,
     OPTIONS_VERSION,
     OPTIONS_LISTED, /* -machine help / -device help printed a list */
+    OPTIONS_DUMP_VMSTATE, /* -dump-vmstate FILE: write device descriptions, exit */
 };
 
 struct debug_exit_config {
@@ -46,6 +47,7 @@ struct options {
     bool start_paused;
     bool no_reboot;
     struct debug_exit_config debug_exit;
+    char *dump_vmstate; /* -dump-vmstate FILE */
 };
 
 /* Fill @o from argv (argv[0] is the program).  On error @o is left freed. */

@@ -184,6 +184,7 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     vm->runstate = RUNSTATE_PRELAUNCH;
     vm->kvm.fd = vm->kvm.vm_fd = -1;
     vm->mem.fd = -1;
+    savevm_init(&vm->savevm, opts->machine);
     main_loop_init(&vm->loop);
     iomap_init(&vm->pio, "port I/O");
     iomap_init(&vm->mmio, "MMIO");
@@ -201,6 +202,7 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     ok = ok && boot_install(&vm->boot, &vm->mem, &vm->entry, errp);
     ok = ok && vm_init_devices(vm, opts, errp);
     ok = ok && vm_init_cpus(vm, opts->smp, errp);
+    ok = ok && machine_register_vmstate(&vm->machine, &vm->savevm, false, errp);
     vm_unlock(vm);
     if (!ok) {
         vm_free(vm);
@@ -228,6 +230,7 @@ void vm_free(struct vm *vm)
     memory_destroy(&vm->mem);
     kvm_destroy(&vm->kvm);
     boot_image_clear(&vm->boot);
+    savevm_destroy(&vm->savevm);
     main_loop_destroy(&vm->loop);
     g_free(vm->name);
     g_free(vm);
@@ -269,6 +272,19 @@ bool vm_system_reset(struct vm *vm, GError **errp)
     if (was_running)
         cpus_resume(&vm->cpus);
     return true;
+}
+
+char *vm_dump_vmstate(const char *machine_type, GError **errp)
+{
+    struct savevm sv;
+    struct machine m = { 0 };
+    char *json = NULL;
+
+    savevm_init(&sv, machine_type);
+    if (machine_register_vmstate(&m, &sv, true, errp))
+        json = savevm_dump_vmstate(&sv);
+    savevm_destroy(&sv);
+    return json;
 }
 
 int vm_run(struct vm *vm)

@@ -24,6 +24,7 @@
 #include "chardev/chardev.h"
 #include "hw/x86/boot.h"
 #include "hw/x86/machine.h"
+#include "migration/savevm.h"
 #include "system/iomap.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
@@ -45,6 +46,7 @@ struct vm {
     struct machine machine;
     struct boot_image boot;
     struct boot_entry entry;
+    struct savevm savevm; /* every section a migration carries */
 
     /* Requests from vCPU threads, handled on the main thread (VM lock). */
     bool reset_requested;
@@ -66,6 +68,10 @@ bool vm_pause(struct vm *vm, GError **errp);
 bool vm_resume(struct vm *vm, GError **errp);
 /* Run the main loop until the VM ends; returns the process exit status. */
 int vm_run(struct vm *vm);
+
+/* The -dump-vmstate JSON for @machine_type: every device type's
+ * description, without creating a VM (no /dev/kvm needed). */
+char *vm_dump_vmstate(const char *machine_type, GError **errp);
 
 /* Guest-initiated system reset: devices, vCPUs, boot data.  Paused, lock. */
 bool vm_system_reset(struct vm *vm, GError **errp);

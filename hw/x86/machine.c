@@ -44,14 +44,46 @@ static bool machine_init_debug_exit(struct machine *m, const struct machine_conf
                      &m->debug_exit, "isa-debug-exit", errp);
 }
 
+static bool machine_has_uart(const struct machine *m)
+{
+    return m->has_uart;
+}
+
+static void *machine_uart_state(struct machine *m)
+{
+    return &m->uart.s;
+}
+
+static bool machine_has_i8042(const struct machine *m)
+{
+    (void)m;
+    return true;
+}
+
+static void *machine_i8042_state(struct machine *m)
+{
+    return &m->i8042.s;
+}
+
+/*
+ * The machine's devices.  idstr/instance name the device's section in the
+ * migration stream (as QEMU names "serial" instance 0); devices without
+ * guest-visible state have no vmsd.
+ */
 static const struct machine_device {
     const char *name;
     bool (*init)(struct machine *m, const struct machine_config *cfg, GError **errp);
     void (*reset)(struct machine *m);
+    const char *idstr;
+    const struct vmstate_description *vmsd;
+    bool (*present)(const struct machine *m);
+    void *(*state)(struct machine *m);
 } machine_devices[] = {
-    { "serial0", machine_init_uart, machine_reset_uart },
-    { "i8042", machine_init_i8042, machine_reset_i8042 },
-    { "isa-debug-exit", machine_init_debug_exit, NULL },
+    { "serial0", machine_init_uart, machine_reset_uart, "serial", &uart16550_vmstate,
+      machine_has_uart, machine_uart_state },
+    { "i8042", machine_init_i8042, machine_reset_i8042, "i8042", &i8042_vmstate,
+      machine_has_i8042, machine_i8042_state },
+    { "isa-debug-exit", machine_init_debug_exit, NULL, NULL, NULL, NULL, NULL },
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp)
@@ -69,4 +101,17 @@ void machine_reset(struct machine *m)
         if (machine_devices[i].reset)
             machine_devices[i].reset(m);
     }
+}
+
+bool machine_register_vmstate(struct machine *m, struct savevm *sv, bool all, GError **errp)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(machine_devices); i++) {
+        const struct machine_device *d = &machine_devices[i];
+
+        if (!d->vmsd || (!all && !d->present(m)))
+            continue;
+        if (!savevm_register_vmsd(sv, d->idstr, 0, d->vmsd, d->state(m), errp))
+            return false;
+    }
+    return true;
 }

@@ -21,6 +21,7 @@
 #include "hw/i8042.h"
 #include "hw/machine-ctl.h"
 #include "hw/uart16550.h"
+#include "migration/savevm.h"
 #include "system/iomap.h"
 
 #define MACHINE_COM1_BASE 0x3f8
@@ -48,5 +49,9 @@ struct machine {
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp);
 /* Reset every device to its power-on state (VM lock held, vCPUs paused). */
 void machine_reset(struct machine *m);
+/* Register every present device's state with @sv, in list order (the
+ * order a destination loads them).  @all: every device type, present or
+ * not (for -dump-vmstate). */
+bool machine_register_vmstate(struct machine *m, struct savevm *sv, bool all, GError **errp);
 
 #endif

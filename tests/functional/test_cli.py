@@ -125,3 +125,20 @@ def test_start_paused_runs_nothing_until_signal(env):
     t.proc.terminate()
     check_equal(t.wait_exit(30), 0, "exit status after SIGTERM")
     check_equal(t.serial(), "", "guest output while started paused")
+
+
+def test_dump_vmstate(env):
+    """-dump-vmstate needs no KVM and writes QEMU's layout for every device."""
+    import json
+    path = env.path("dump.json")
+    status, out, err = env.run(["-dump-vmstate", path],
+                               env=dict(os.environ, TERN_KVM_DEVICE="/nonexistent"))
+    check_equal(status, 0, f"-dump-vmstate status (stderr {err!r})")
+    with open(path) as f:
+        d = json.load(f)
+    check_equal(d["vmschkmachine"], {"Name": "tern-1.0"}, "machine entry")
+    check_equal(d["serial"]["Name"], "uart16550", "serial description name")
+    fields = [x["field"] for x in d["serial"]["Description"]["Fields"]]
+    check(fields[:3] == ["divider", "rbr", "ier"], f"serial fields: {fields}")
+    check("i8042" in d, f"sections: {list(d)}")
+    one_line_error(env, ["-dump-vmstate", "/nonexistent/dir/dump.json"], "-dump-vmstate")
