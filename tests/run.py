@@ -6,6 +6,9 @@ Groups, in order:
   kvm         GLib test programs in build/tests/kvm (in-process VMs, need /dev/kvm)
   functional  tests/functional/test_*.py: tern processes driven from outside
               (boot tests, error paths, and the Linux guest in test_linux.py)
+  fuzz        the migration-stream loader under libFuzzer (clang, ASan+UBSan, in
+              build-fuzz/): seed corpus of real streams, corpus replay, and a
+              bounded session of $TERN_FUZZ_SECONDS (default 60) seconds
 
 Each GLib test case and each Python test function counts as one test.  The last
 line is "N passed, N failed, N skipped"; the exit status is non-zero on any
@@ -17,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -140,10 +144,64 @@ def run_python_group(group, res, args, selected):
         res.add(group, full, status, time.monotonic() - start, detail)
 
 
+FUZZ_BUILD = os.path.join(TOP, "build-fuzz")
+
+
+def run_step(res, group, name, argv, timeout, env=None, ok_check=None):
+    """Run one command as a test; returns its CompletedProcess or None."""
+    start = time.monotonic()
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        res.add(group, name, "failed", time.monotonic() - start, str(e))
+        return None
+    ok = p.returncode == 0 and (ok_check is None or ok_check(p))
+    res.add(group, name, "passed" if ok else "failed", time.monotonic() - start,
+            "" if ok else f"exit {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-5000:]}")
+    return p if ok else None
+
+
+def run_fuzz_group(res, args, selected):
+    group = "fuzz"
+    if not selected(f"{group}/"):
+        return
+    env = dict(os.environ, CC="clang")
+    if not os.path.exists(os.path.join(FUZZ_BUILD, "build.ninja")):
+        if not run_step(res, group, "configure", ["meson", "setup", FUZZ_BUILD, TOP,
+                        "-Dfuzzing=enabled", "-Dguests=disabled", "-Dtests=disabled"],
+                        600, env):
+            return
+    if not run_step(res, group, "build", ["ninja", "-C", FUZZ_BUILD,
+                                          "tests/fuzz/fuzz-loadvm"], 1200, env):
+        return
+    fuzzer = os.path.join(FUZZ_BUILD, "tests", "fuzz", "fuzz-loadvm")
+    with tempfile.TemporaryDirectory(prefix="tern-fuzz-") as work:
+        corpus = os.path.join(work, "corpus")
+        os.mkdir(corpus)
+        if not run_step(res, group, "seed-corpus",
+                        [os.path.join(BUILD, "tests", "fuzz", "fuzz-seeds"), corpus], 120):
+            return
+        # Regression inputs (crashes fixed in the past) live in the tree.
+        saved = os.path.join(TOP, "tests", "fuzz", "corpus")
+        replay = [corpus] + ([saved] if os.path.isdir(saved) else [])
+        run_step(res, group, "replay-corpus", [fuzzer, "-runs=0"] + replay, 600)
+        seconds = int(os.environ.get("TERN_FUZZ_SECONDS", "60"))
+        p = run_step(res, group, f"session-{seconds}s",
+                     [fuzzer, corpus, f"-max_total_time={seconds}", "-print_final_stats=1",
+                      f"-artifact_prefix={work}/", "-close_fd_mask=1"],
+                     seconds * 3 + 300,
+                     ok_check=lambda p: "Done" in p.stderr)
+        if p:
+            runs = re.search(r"stat::number_of_executed_units: (\d+)", p.stderr)
+            print(f"     fuzz session: {runs.group(1) if runs else '?'} executions in "
+                  f"{seconds}s, corpus {len(os.listdir(corpus))} inputs", flush=True)
+
+
 GROUPS = {
     "unit": lambda res, a, s: run_glib_group("unit", res, a, s),
     "kvm": lambda res, a, s: run_glib_group("kvm", res, a, s),
     "functional": lambda res, a, s: run_python_group("functional", res, a, s),
+    "fuzz": run_fuzz_group,
 }
 
 
