@@ -105,7 +105,9 @@ static bool vmstate_save_field(QEMUFile *f, const struct vmstate_field *field, v
     if (!vmstate_elements(opaque, field, &n, errp))
         return false;
     if (field->kind != VMS_STRUCT) {
-        if (vmdesc) {
+        /* an empty variable array has no vmdesc entry, as in QEMU, whose
+         * analyze-migration.py would otherwise read one element */
+        if (vmdesc && n) {
             vmdesc_field(vmdesc, field, n, -1);
             json_builder_end_object(vmdesc);
         }
