@@ -146,11 +146,18 @@ static bool vcpu_should_park(const struct vcpu *v)
  * saved state never holds a half-done instruction.  Lock held. */
 static void vcpu_complete_io(struct vcpu *v)
 {
+    int r;
+
     v->run->immediate_exit = 1;
     g_mutex_unlock(v->cpus->lock);
-    ioctl(v->fd, KVM_RUN, 0);
+    r = ioctl(v->fd, KVM_RUN, 0);
     g_mutex_lock(v->cpus->lock);
     v->io_pending = false;
+    /* A split access (an MMIO instruction crossing 8 bytes) can come back
+     * with its next exit instead of EINTR: serve it; the caller completes
+     * again while io_pending is set. */
+    if (r == 0)
+        vcpu_handle_exit(v);
 }
 
 static void vcpu_park(struct vcpu *v)
@@ -176,6 +183,7 @@ static void *vcpu_thread(void *opaque)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     g_mutex_lock(c->lock);
+    v->tid = gettid();
     for (;;) {
         v->run->immediate_exit = 0;
         if (vcpu_should_park(v)) {

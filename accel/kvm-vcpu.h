@@ -53,6 +53,7 @@ struct vcpu {
     struct kvm_run *run;
     pthread_t thread;
     bool thread_started;
+    int tid; /* host thread id (query-cpus-fast), set by the thread */
     bool io_pending; /* last exit was I/O that KVM completes on the next entry */
     bool failed;     /* fatal KVM_RUN error: stays parked */
     struct kvm_x86_reset_state reset_state;

@@ -82,18 +82,18 @@ bool kvm_x86_save_reset_state(int fd, struct kvm_x86_reset_state *s, GError **er
 
 static bool kvm_x86_clear_pv_msrs(int fd, GError **errp)
 {
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e[G_N_ELEMENTS(kvm_x86_pv_msrs)];
-    } msrs = { .hdr.nmsrs = G_N_ELEMENTS(kvm_x86_pv_msrs) };
+    /* One at a time: KVM_SET_MSRS stops at the first MSR it rejects (one
+     * this host lacks), which would leave the ones after it set. */
+    for (unsigned i = 0; i < G_N_ELEMENTS(kvm_x86_pv_msrs); i++) {
+        struct {
+            struct kvm_msrs hdr;
+            struct kvm_msr_entry e;
+        } msr = { .hdr.nmsrs = 1, .e.index = kvm_x86_pv_msrs[i] };
 
-    for (unsigned i = 0; i < G_N_ELEMENTS(kvm_x86_pv_msrs); i++)
-        msrs.e[i].index = kvm_x86_pv_msrs[i];
-    /* KVM_SET_MSRS returns how many it set; a short count is fine for MSRs
-     * this host does not have. */
-    if (ioctl(fd, KVM_SET_MSRS, &msrs) < 0) {
-        error_setg_errno(errp, errno, "KVM_SET_MSRS");
-        return false;
+        if (ioctl(fd, KVM_SET_MSRS, &msr) < 0) {
+            error_setg_errno(errp, errno, "KVM_SET_MSRS 0x%x", kvm_x86_pv_msrs[i]);
+            return false;
+        }
     }
     return true;
 }

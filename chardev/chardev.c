@@ -34,6 +34,8 @@ struct chardev {
     struct termios tty;
     GSource *in_watch;
     GSource *listen_watch;
+    GSource *out_watch;  /* socket output waiting for room */
+    GByteArray *out_queue;
     chardev_can_receive_fn can_receive;
     chardev_receive_fn receive;
     void *opaque;
@@ -54,6 +56,8 @@ static void chardev_drop_source(GSource **s)
 static void chardev_disconnect(struct chardev *chr)
 {
     chardev_drop_source(&chr->in_watch);
+    chardev_drop_source(&chr->out_watch);
+    g_byte_array_set_size(chr->out_queue, 0);
     if (chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT) {
         if (chr->in_fd >= 0)
             close(chr->in_fd);
@@ -111,7 +115,7 @@ static gboolean chardev_accept_ready(gint fd, GIOCondition cond, gpointer opaque
     int c;
 
     (void)cond;
-    c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0)
         return G_SOURCE_CONTINUE;
     chr->in_fd = chr->out_fd = c;
@@ -181,6 +185,7 @@ static bool chardev_open_unix(struct chardev *chr, GError **errp)
             close(fd);
             return false;
         }
+        g_unix_set_fd_nonblocking(fd, TRUE, NULL);
         chr->in_fd = chr->out_fd = fd;
         return true;
     }
@@ -192,7 +197,7 @@ static bool chardev_open_unix(struct chardev *chr, GError **errp)
     }
     chr->listen_fd = fd;
     if (wait) {
-        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c >= 0) {
             chr->in_fd = chr->out_fd = c;
             return true;
@@ -277,6 +282,7 @@ struct chardev *chardev_new(const char *spec, GMainContext *ctx, GError **errp)
     chr->ctx = ctx;
     chr->in_fd = chr->out_fd = chr->listen_fd = -1;
     chr->owns_fds = true;
+    chr->out_queue = g_byte_array_new();
     if (!chardev_parse(chr, spec, errp) || !chardev_open(chr, errp)) {
         chardev_free(chr);
         return NULL;
@@ -290,6 +296,8 @@ void chardev_free(struct chardev *chr)
         return;
     chardev_drop_source(&chr->in_watch);
     chardev_drop_source(&chr->listen_watch);
+    chardev_drop_source(&chr->out_watch);
+    g_byte_array_unref(chr->out_queue);
     if (chr->owns_fds) {
         if (chr->out_fd >= 0)
             close(chr->out_fd);
@@ -307,24 +315,92 @@ void chardev_free(struct chardev *chr)
     g_free(chr);
 }
 
-void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+static bool chardev_is_socket(const struct chardev *chr)
 {
-    while (len && chr->out_fd >= 0) {
-        ssize_t n = chr->kind == CHARDEV_FILE || chr->kind == CHARDEV_STDIO
-                        ? write(chr->out_fd, buf, len)
-                        : send(chr->out_fd, buf, len, MSG_NOSIGNAL);
+    return chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT;
+}
+
+/* Write what we can without blocking; returns bytes written or -1 when the
+ * peer is gone. */
+static ssize_t chardev_write_some(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = chardev_is_socket(chr) ? send(chr->out_fd, buf + done, len - done,
+                                                  MSG_NOSIGNAL)
+                                           : write(chr->out_fd, buf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            /* Reader went away (EPIPE, closed socket): drop the output. */
-            if (chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT)
-                chardev_disconnect(chr);
-            else
-                chr->out_fd = -1;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0)
+            return -1;
+        done += n;
+    }
+    return done;
+}
+
+static void chardev_lost_reader(struct chardev *chr)
+{
+    /* Reader went away (EPIPE, closed socket): drop the output. */
+    if (chardev_is_socket(chr))
+        chardev_disconnect(chr);
+    else
+        chr->out_fd = -1;
+}
+
+static gboolean chardev_output_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    struct chardev *chr = opaque;
+    ssize_t n = chardev_write_some(chr, chr->out_queue->data, chr->out_queue->len);
+
+    (void)fd, (void)cond;
+    if (n < 0) {
+        g_source_unref(chr->out_watch);
+        chr->out_watch = NULL;
+        chardev_lost_reader(chr);
+        return G_SOURCE_REMOVE;
+    }
+    g_byte_array_remove_range(chr->out_queue, 0, n);
+    if (chr->out_queue->len)
+        return G_SOURCE_CONTINUE;
+    g_source_unref(chr->out_watch);
+    chr->out_watch = NULL;
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Sockets never block the writer (a vCPU thread holding the VM lock): what
+ * the peer cannot take now waits in out_queue, flushed from the main loop
+ * when the socket has room; beyond CHARDEV_OUT_QUEUE_MAX bytes a reader
+ * that stopped reading loses output instead of freezing the VM.  Files and
+ * stdio are written directly.
+ */
+#define CHARDEV_OUT_QUEUE_MAX (1u << 20)
+
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+    ssize_t n = 0;
+
+    if (chr->out_fd < 0 || !len)
+        return;
+    if (!chr->out_queue->len) {
+        n = chardev_write_some(chr, buf, len);
+        if (n < 0) {
+            chardev_lost_reader(chr);
             return;
         }
-        buf += n;
-        len -= n;
+    }
+    if ((size_t)n == len)
+        return;
+    if (chr->out_queue->len + (len - n) <= CHARDEV_OUT_QUEUE_MAX)
+        g_byte_array_append(chr->out_queue, buf + n, len - n);
+    if (!chr->out_watch && chr->out_queue->len) {
+        chr->out_watch = g_unix_fd_source_new(chr->out_fd, G_IO_OUT | G_IO_ERR | G_IO_HUP);
+        g_source_set_callback(chr->out_watch,
+                              (GSourceFunc)(void (*)(void))chardev_output_ready, chr, NULL);
+        g_source_attach(chr->out_watch, chr->ctx);
     }
 }
 

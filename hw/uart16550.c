@@ -41,6 +41,8 @@ void uart16550_reset(struct uart16550 *u)
     u->s.lsr = UART_LSR_THRE | UART_LSR_TEMT;
     u->s.msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
     uart16550_update_irq(u);
+    if (u->chr)
+        chardev_accept_input(u->chr); /* the FIFO is empty: poll input */
 }
 
 static size_t uart16550_can_receive(void *opaque)
@@ -181,6 +183,8 @@ void uart16550_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
         if (v & UART_FCR_RFR) {
             s->rx_count = s->rx_head = 0;
             s->lsr &= ~UART_LSR_DR;
+            if (u->chr)
+                chardev_accept_input(u->chr); /* room again: poll input */
         }
         s->fcr = v & 0xc9; /* FIFO enable, DMA mode, trigger level */
         break;

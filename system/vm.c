@@ -18,6 +18,23 @@ void vm_unlock(struct vm *vm)
     main_loop_unlock(&vm->loop);
 }
 
+void vm_emit_event(struct vm *vm, const char *name, JsonObject *data)
+{
+    if (vm->event)
+        vm->event(vm->event_opaque, name, data);
+    else if (data)
+        json_object_unref(data);
+}
+
+JsonObject *vm_event_reason(bool guest, const char *reason)
+{
+    JsonObject *o = json_object_new();
+
+    json_object_set_boolean_member(o, "guest", guest);
+    json_object_set_string_member(o, "reason", reason);
+    return o;
+}
+
 /* Main thread, lock held: act on what vCPU threads asked for. */
 static gboolean vm_handle_requests(gpointer opaque)
 {
@@ -35,12 +52,13 @@ static gboolean vm_handle_requests(gpointer opaque)
         cpus_pause(&vm->cpus);
         if (vm->no_reboot) {
             runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+            vm_emit_event(vm, "SHUTDOWN", vm_event_reason(true, "guest-reset"));
             vm->exit_requested = true;
             vm->exit_status = 0;
             main_loop_quit(&vm->loop);
             return G_SOURCE_REMOVE;
         }
-        if (!vm_system_reset(vm, &err)) {
+        if (!vm_system_reset(vm, true, &err)) {
             fprintf(stderr, "tern: system reset failed: %s\n", err->message);
             vm->exit_requested = true;
             vm->exit_status = 1;
@@ -103,6 +121,7 @@ static gboolean vm_on_signal(gpointer opaque)
 
     fprintf(stderr, "tern: terminating on signal\n");
     runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+    vm_emit_event(vm, "SHUTDOWN", vm_event_reason(false, "host-signal"));
     vm_ctl_exit(vm, 0);
     return G_SOURCE_CONTINUE;
 }
@@ -188,7 +207,6 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     main_loop_init(&vm->loop);
     iomap_init(&vm->pio, "port I/O");
     iomap_init(&vm->mmio, "MMIO");
-    vm_watch_signals(vm);
 
     vm_lock(vm);
     /* Files first: a typo in -kernel should not wait for KVM or RAM. */
@@ -201,6 +219,11 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     ok = ok && vm_init_memory(vm, opts, errp);
     ok = ok && boot_install(&vm->boot, &vm->mem, &vm->entry, errp);
     ok = ok && vm_init_devices(vm, opts, errp);
+    /* After the devices: a -serial ...,server waiting for its client can
+     * still be interrupted (default SIGINT/SIGTERM); before the vCPU threads,
+     * so a process that has them also handles signals. */
+    if (ok)
+        vm_watch_signals(vm);
     ok = ok && vm_init_cpus(vm, opts->smp, errp);
     ok = ok && machine_register_vmstate(&vm->machine, &vm->savevm, false, errp);
     vm_unlock(vm);
@@ -238,18 +261,37 @@ void vm_free(struct vm *vm)
 
 bool vm_resume(struct vm *vm, GError **errp)
 {
+    if (runstate_is_running(vm->runstate))
+        return true;
     if (!runstate_set(&vm->runstate, RUNSTATE_RUNNING, errp))
         return false;
     cpus_resume(&vm->cpus);
+    vm_emit_event(vm, "RESUME", NULL);
     return true;
 }
 
 bool vm_pause(struct vm *vm, GError **errp)
 {
+    if (!runstate_is_running(vm->runstate))
+        return true; /* QEMU: stop while stopped is a no-op */
     if (!runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp))
         return false;
     cpus_pause(&vm->cpus);
+    vm_emit_event(vm, "STOP", NULL);
     return true;
+}
+
+bool vm_reset(struct vm *vm, GError **errp)
+{
+    cpus_pause(&vm->cpus);
+    return vm_system_reset(vm, false, errp);
+}
+
+void vm_quit(struct vm *vm, const char *reason)
+{
+    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+    vm_emit_event(vm, "SHUTDOWN", vm_event_reason(false, reason));
+    vm_ctl_exit(vm, 0);
 }
 
 bool vm_start(struct vm *vm, GError **errp)
@@ -259,7 +301,7 @@ bool vm_start(struct vm *vm, GError **errp)
     return vm_resume(vm, errp);
 }
 
-bool vm_system_reset(struct vm *vm, GError **errp)
+bool vm_system_reset(struct vm *vm, bool guest, GError **errp)
 {
     bool was_running = runstate_is_running(vm->runstate);
 
@@ -269,6 +311,8 @@ bool vm_system_reset(struct vm *vm, GError **errp)
         !cpus_reset(&vm->cpus, &vm->entry, errp))
         return false;
     vm->resets++;
+    vm_emit_event(vm, "RESET", vm_event_reason(guest, guest ? "guest-reset"
+                                                            : "host-qmp-system-reset"));
     if (was_running)
         cpus_resume(&vm->cpus);
     return true;

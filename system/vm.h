@@ -54,6 +54,11 @@ struct vm {
     bool request_posted;
     int exit_status;
     unsigned resets; /* completed system resets, for tests and logs */
+
+    /* Where run-state events go (the monitors); NULL: nowhere.  Called on
+     * the main thread with the VM lock held; @data may be NULL, is taken. */
+    void (*event)(void *opaque, const char *name, JsonObject *data);
+    void *event_opaque;
     GSource *signal_sources[3];
 };
 
@@ -73,8 +78,17 @@ int vm_run(struct vm *vm);
  * description, without creating a VM (no /dev/kvm needed). */
 char *vm_dump_vmstate(const char *machine_type, GError **errp);
 
-/* Guest-initiated system reset: devices, vCPUs, boot data.  Paused, lock. */
-bool vm_system_reset(struct vm *vm, GError **errp);
+/* System reset: devices, vCPUs, boot data.  vCPUs paused, lock held.
+ * @guest: the guest asked for it (RESET event data). */
+bool vm_system_reset(struct vm *vm, bool guest, GError **errp);
+/* Monitor "system_reset": pause, reset, run again if it was running. */
+bool vm_reset(struct vm *vm, GError **errp);
+/* Monitor "quit": end the main loop with status 0. */
+void vm_quit(struct vm *vm, const char *reason);
+/* Post a QMP-style event (name, optional data, taken). */
+void vm_emit_event(struct vm *vm, const char *name, JsonObject *data);
+/* JSON object {"guest": guest, "reason": reason} for SHUTDOWN/RESET. */
+JsonObject *vm_event_reason(bool guest, const char *reason);
 
 void vm_lock(struct vm *vm);
 void vm_unlock(struct vm *vm);

@@ -116,17 +116,17 @@ static bool boot_copy_kernel(const struct boot_image *img, const struct guest_me
         *kernel_end = img->pvh.high;
         return true;
     }
-    /* bzImage: the kernel decompresses itself in place, so it needs
-     * init_size bytes from its (possibly relocated) load address. */
-    uint64_t need = MAX(img->bz.kernel_size, (uint64_t)img->bz.init_size);
-    if (LAYOUT_HIMEM + need > boot_lowmem_end(mem)) {
-        error_setg(errp, "kernel needs %" G_GUINT64_FORMAT " MiB above 1 MiB; -m is too small",
-                   need >> 20);
+    /* bzImage: the kernel decompresses itself where it will run, which may
+     * be above where it is loaded; nothing else may live below that end. */
+    uint64_t end = bzimage_runtime_end(&img->bz, LAYOUT_HIMEM);
+    if (end > boot_lowmem_end(mem)) {
+        error_setg(errp, "kernel needs RAM up to %" G_GUINT64_FORMAT " MiB; -m is too small",
+                   (end + (1 << 20) - 1) >> 20);
         return false;
     }
     if (!memory_write(mem, LAYOUT_HIMEM, buf + img->bz.setup_size, img->bz.kernel_size, errp))
         return false;
-    *kernel_end = LAYOUT_HIMEM + need;
+    *kernel_end = end;
     return true;
 }
 

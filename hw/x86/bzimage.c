@@ -11,6 +11,7 @@ enum {
     BZ_RAMDISK_IMAGE = 0x218, BZ_RAMDISK_SIZE = 0x21c, BZ_CMD_LINE_PTR = 0x228,
     BZ_INITRD_ADDR_MAX = 0x22c, BZ_XLOADFLAGS = 0x236, BZ_CMDLINE_SIZE = 0x238,
     BZ_INIT_SIZE = 0x260, BZ_E820_ENTRIES = 0x1e8, BZ_E820_TABLE = 0x2d0,
+    BZ_KERNEL_ALIGNMENT = 0x230, BZ_RELOCATABLE = 0x234, BZ_PREF_ADDRESS = 0x258,
     BZ_EXT_RAMDISK_IMAGE = 0x0c0, BZ_EXT_RAMDISK_SIZE = 0x0c4, BZ_EXT_CMD_LINE_PTR = 0x0c8,
     LOADED_HIGH = 0x01, XLF_KERNEL_64 = 0x01, BZ_E820_MAX = 128,
 };
@@ -28,6 +29,10 @@ bool bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *info, GE
     memset(info, 0, sizeof(*info));
     if (!bzimage_is_linux(buf, len)) {
         error_setg(errp, "not a Linux bzImage (no \"HdrS\" header at 0x202)");
+        return false;
+    }
+    if (len < BZ_VERSION + 2) {
+        error_setg(errp, "truncated bzImage header");
         return false;
     }
     info->version = le16_get(buf + BZ_VERSION);
@@ -61,6 +66,9 @@ bool bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *info, GE
     info->initrd_addr_max = le32_get(buf + BZ_INITRD_ADDR_MAX);
     info->cmdline_size = le32_get(buf + BZ_CMDLINE_SIZE);
     info->init_size = le32_get(buf + BZ_INIT_SIZE);
+    info->kernel_alignment = le32_get(buf + BZ_KERNEL_ALIGNMENT);
+    info->relocatable = buf[BZ_RELOCATABLE];
+    info->pref_address = le64_get(buf + BZ_PREF_ADDRESS);
     return true;
 }
 
@@ -86,4 +94,19 @@ void bzimage_build_zero_page(uint8_t *zp, const uint8_t *buf, const struct bzima
         le64_put(e + 8, map[i].size);
         le32_put(e + 16, map[i].type);
     }
+}
+
+uint64_t bzimage_runtime_end(const struct bzimage_info *info, uint64_t load_addr)
+{
+    uint64_t start = load_addr, align = info->kernel_alignment;
+
+    /* boot.rst: a relocatable kernel runs at its load address rounded up to
+     * kernel_alignment, but not below pref_address (LOAD_PHYSICAL_ADDR);
+     * otherwise it moves itself to pref_address.  It then needs init_size
+     * bytes from there, and the file image stays where it was loaded. */
+    if (info->relocatable && align && !(align & (align - 1)))
+        start = MAX((load_addr + align - 1) & ~(align - 1), info->pref_address);
+    else if (info->pref_address)
+        start = info->pref_address;
+    return MAX(load_addr + info->kernel_size, start + info->init_size);
 }

@@ -47,3 +47,14 @@ def test_linux_pvh_smp2(env):
 def test_linux_bzimage(env):
     env.require_kvm()
     boot_linux(env, "bzImage", 1, "linux-bzimage")
+
+
+def test_linux_bzimage_too_little_ram(env):
+    """The bzImage decompresses at 16 MiB and needs init_size from there: with
+    -m 24M Tern must say so instead of starting a guest that dies silently."""
+    env.require_kvm()
+    kit = linux_kit(env)
+    status, out, err = env.run(["-m", "24M", "-kernel", os.path.join(kit, "bzImage")])
+    check_equal(status, 1, "exit status")
+    check("kernel needs RAM up to" in err and "-m is too small" in err
+          and len(err.strip().splitlines()) == 1, f"stderr: {err!r}")

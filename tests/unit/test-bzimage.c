@@ -102,11 +102,31 @@ static void test_zero_page(void)
     g_assert_cmpuint(zp[0x270], ==, 0);
 }
 
+/* Where the kernel really ends: boot.rst's runtime start + init_size. */
+static void test_runtime_end(void)
+{
+    struct bzimage_info info = { .kernel_size = 0x400000, .init_size = 0xfd5000,
+                                 .kernel_alignment = 0x200000, .pref_address = 0x1000000 };
+
+    /* non-relocatable: runs at pref_address (16 MiB) */
+    g_assert_cmphex(bzimage_runtime_end(&info, 0x100000), ==, 0x1000000 + 0xfd5000);
+    /* relocatable, loaded low: rounded up, but not below pref_address */
+    info.relocatable = 1;
+    g_assert_cmphex(bzimage_runtime_end(&info, 0x100000), ==, 0x1000000 + 0xfd5000);
+    /* relocatable, loaded high: runs at its aligned load address */
+    g_assert_cmphex(bzimage_runtime_end(&info, 0x3100000), ==, 0x3200000 + 0xfd5000);
+    /* a kernel without pref_address runs where it is */
+    info.relocatable = 0;
+    info.pref_address = 0;
+    g_assert_cmphex(bzimage_runtime_end(&info, 0x100000), ==, 0x100000 + 0xfd5000);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bzimage/ok", test_ok);
     g_test_add_func("/bzimage/errors", test_errors);
     g_test_add_func("/bzimage/zero-page", test_zero_page);
+    g_test_add_func("/bzimage/runtime-end", test_runtime_end);
     return g_test_run();
 }

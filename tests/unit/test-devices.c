@@ -2,6 +2,8 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "hw/debug-exit.h"
@@ -209,12 +211,84 @@ static void test_uart_vmstate(void)
     qemu_file_close(in, NULL);
 }
 
+/* A unix-socket chardev with one connected client (the test's end). */
+static struct chardev *socket_pair(GMainContext *ctx, char **path, int *client)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_autofree char *spec = NULL;
+    g_autoptr(GError) err = NULL;
+    struct chardev *chr;
+
+    *path = g_strdup_printf("%s/tern-chr-%d.sock", g_get_tmp_dir(), getpid());
+    spec = g_strdup_printf("unix:%s,server,nowait", *path);
+    chr = chardev_new(spec, ctx, &err);
+    g_assert_no_error(err);
+    *client = socket(AF_UNIX, SOCK_STREAM, 0);
+    strcpy(sa.sun_path, *path);
+    g_assert_cmpint(connect(*client, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    for (int i = 0; i < 100; i++) /* let the chardev accept */
+        g_main_context_iteration(ctx, FALSE);
+    return chr;
+}
+
+/* A client that stops reading must not block the writer (a vCPU thread
+ * holding the VM lock): output queues up to a bound, then is dropped. */
+static void test_chardev_stuck_reader(void)
+{
+    GMainContext *ctx = g_main_context_new();
+    g_autofree char *path = NULL;
+    int client;
+    struct chardev *chr = socket_pair(ctx, &path, &client);
+    g_autofree uint8_t *chunk = g_malloc0(64 * 1024);
+    gint64 start = g_get_monotonic_time();
+
+    for (int i = 0; i < 128; i++) /* 8 MiB, far beyond any socket buffer */
+        chardev_write(chr, chunk, 64 * 1024);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
+    chardev_free(chr);
+    close(client);
+    g_main_context_unref(ctx);
+}
+
+/* Input that did not fit the 16-byte FIFO arrives once the guest makes
+ * room, including by resetting the FIFO through FCR. */
+static void test_uart_rx_after_fifo_reset(void)
+{
+    GMainContext *ctx = g_main_context_new();
+    g_autofree char *path = NULL;
+    int client;
+    struct chardev *chr = socket_pair(ctx, &path, &client);
+    struct uart16550 u;
+    unsigned got = 0;
+
+    uart16550_init(&u, chr, (struct irq_line){ fake_irq, NULL, 4 });
+    g_assert_cmpint(write(client, "0123456789abcdefXYZ", 19), ==, 19);
+    for (int i = 0; i < 200 && u.s.rx_count < 16; i++)
+        g_main_context_iteration(ctx, FALSE);
+    g_assert_cmpuint(u.s.rx_count, ==, 16);
+    uart16550_write(&u, 2, 0x03, 1); /* FIFO enable + reset RX FIFO */
+    g_assert_cmpuint(u.s.rx_count, ==, 0);
+    for (int i = 0; i < 200 && u.s.rx_count < 3; i++)
+        g_main_context_iteration(ctx, FALSE);
+    while (uart16550_read(&u, 5, 1) & 0x01) {
+        uint8_t c = uart16550_read(&u, 0, 1);
+        g_assert_cmpuint(c, ==, "XYZ"[got]);
+        got++;
+    }
+    g_assert_cmpuint(got, ==, 3);
+    chardev_free(chr);
+    close(client);
+    g_main_context_unref(ctx);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/uart16550/output-thri", test_uart_output_and_thri);
     g_test_add_func("/uart16550/loopback-rx", test_uart_loopback_rx);
     g_test_add_func("/uart16550/vmstate", test_uart_vmstate);
+    g_test_add_func("/uart16550/rx-after-fifo-reset", test_uart_rx_after_fifo_reset);
+    g_test_add_func("/chardev/stuck-reader", test_chardev_stuck_reader);
     g_test_add_func("/i8042/reset", test_i8042_reset);
     g_test_add_func("/debug-exit/status", test_debug_exit);
     g_test_add_func("/iomap/dispatch", test_iomap);
