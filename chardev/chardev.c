@@ -29,6 +29,7 @@ struct chardev {
     int in_fd;      /* -1: no input */
     int out_fd;     /* -1: output dropped */
     int listen_fd;  /* servers only */
+    bool wait_client; /* server without nowait: block for the first client */
     bool owns_fds;  /* false for stdio */
     bool tty_saved; /* stdio on a terminal: restore this at the end */
     struct termios tty;
@@ -162,7 +163,7 @@ static bool chardev_parse_unix(struct chardev *chr, const char *rest, GError **e
         return true;
     if (server) {
         fprintf(stderr, "tern: waiting for connection on: unix:%s,server\n", chr->path);
-        chr->listen_fd = -2; /* marker: wait in chardev_open_unix() */
+        chr->wait_client = true;
     }
     return true;
 }
@@ -170,10 +171,8 @@ static bool chardev_parse_unix(struct chardev *chr, const char *rest, GError **e
 static bool chardev_open_unix(struct chardev *chr, GError **errp)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    bool wait = chr->listen_fd == -2;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-    chr->listen_fd = -1;
     if (fd < 0) {
         error_setg_errno(errp, errno, "socket");
         return false;
@@ -196,7 +195,7 @@ static bool chardev_open_unix(struct chardev *chr, GError **errp)
         return false;
     }
     chr->listen_fd = fd;
-    if (wait) {
+    if (chr->wait_client) {
         int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c >= 0) {
             chr->in_fd = chr->out_fd = c;

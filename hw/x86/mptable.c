@@ -52,8 +52,8 @@ static uint8_t *mptable_entries(uint8_t *p, unsigned ncpus)
         p += MP_PROC_SIZE;
     }
     p = mptable_entry8(p, MP_ENTRY_BUS, 0, 'I', 'S', 'A', ' ', ' ', ' ');
-    p = mptable_entry8(p, MP_ENTRY_IOAPIC, ioapic_id, MP_IOAPIC_VERSION, 1, 0, 0, 0xc0, 0xfe);
-    le32_put(p - 4, (uint32_t)LAYOUT_IOAPIC);
+    p = mptable_entry8(p, MP_ENTRY_IOAPIC, ioapic_id, MP_IOAPIC_VERSION, 1, 0, 0, 0, 0);
+    le32_put(p - 4, (uint32_t)LAYOUT_IOAPIC); /* address: the entry's last 4 bytes */
     for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++)
         p = mptable_entry8(p, MP_ENTRY_INTSRC, MP_INT, 0, 0, 0, irq, ioapic_id, irq);
     p = mptable_entry8(p, MP_ENTRY_LINTSRC, MP_EXTINT, 0, 0, 0, 0, 0xff, 0);
