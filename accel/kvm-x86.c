@@ -142,3 +142,97 @@ char *kvm_x86_describe_regs(int fd)
                            r.rip, r.rsp, r.rax, r.rbx, r.rcx, r.rdx, r.rflags, s.cs.selector,
                            s.cr0, s.cr3, s.cr4, s.efer);
 }
+
+/* QEMU's packed descriptor flags (cpu.h DESC_*_SHIFT) for one segment. */
+static uint32_t kvm_x86_seg_flags(const struct kvm_segment *sg)
+{
+    return (uint32_t)sg->type << 8 | (uint32_t)sg->s << 12 | (uint32_t)sg->dpl << 13 |
+           (uint32_t)sg->present << 15 | (uint32_t)sg->avl << 20 | (uint32_t)sg->l << 21 |
+           (uint32_t)sg->db << 22 | (uint32_t)sg->g << 23;
+}
+
+static void kvm_x86_dump_seg(GString *out, const char *name, const struct kvm_segment *sg,
+                             bool lma)
+{
+    g_string_append_printf(out, "%-3s=%04x %016llx %08x %08x", name, sg->selector,
+                           (unsigned long long)sg->base, sg->limit, kvm_x86_seg_flags(sg));
+    if (!sg->present)
+        goto done;
+    g_string_append_printf(out, " DPL=%d ", sg->dpl);
+    if (sg->s) {
+        if (sg->type & 8) {
+            g_string_append(out, sg->l && lma ? "CS64" : sg->db ? "CS32" : "CS16");
+            g_string_append_printf(out, " [%c%c", sg->type & 4 ? 'C' : '-',
+                                   sg->type & 2 ? 'R' : '-');
+        } else {
+            g_string_append(out, sg->db ? "DS  " : "DS16");
+            g_string_append_printf(out, " [%c%c", sg->type & 4 ? 'E' : '-',
+                                   sg->type & 2 ? 'W' : '-');
+        }
+        g_string_append_printf(out, "%c]", sg->type & 1 ? 'A' : '-');
+    } else {
+        static const char *const sys64[16] = {
+            "Reserved", "Reserved", "LDT", "Reserved", "Reserved", "Reserved", "Reserved",
+            "Reserved", "Reserved", "TSS64-avl", "Reserved", "TSS64-busy", "CallGate64",
+            "Reserved", "IntGate64", "TrapGate64",
+        };
+        static const char *const sys32[16] = {
+            "Reserved", "TSS16-avl", "LDT", "TSS16-busy", "CallGate16", "TaskGate",
+            "IntGate16", "TrapGate16", "Reserved", "TSS32-avl", "Reserved", "TSS32-busy",
+            "CallGate32", "Reserved", "IntGate32", "TrapGate32",
+        };
+        g_string_append(out, (lma ? sys64 : sys32)[sg->type & 15]);
+    }
+done:
+    g_string_append_c(out, '\n');
+}
+
+bool kvm_x86_dump_state(int fd, GString *out, GError **errp)
+{
+    static const char *const segnames[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
+    struct kvm_regs r;
+    struct kvm_sregs s;
+    struct kvm_mp_state mp = { 0 };
+    struct kvm_vcpu_events ev = { 0 };
+    struct kvm_debugregs dr = { 0 };
+    bool lma;
+
+    if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0) {
+        error_setg_errno(errp, errno, "cannot read the vCPU registers");
+        return false;
+    }
+    ioctl(fd, KVM_GET_MP_STATE, &mp);
+    ioctl(fd, KVM_GET_VCPU_EVENTS, &ev);
+    ioctl(fd, KVM_GET_DEBUGREGS, &dr);
+    lma = s.efer & (1u << 10);
+    g_string_append_printf(out,
+                           "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
+                           "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
+                           "R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
+                           "R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
+                           "RIP=%016llx RFL=%08llx [%c%c%c%c%c%c%c] CPL=%d II=%d A20=1 SMM=0 "
+                           "HLT=%d\n",
+                           r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9,
+                           r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags,
+                           r.rflags & 0x400 ? 'D' : '-', r.rflags & 0x800 ? 'O' : '-',
+                           r.rflags & 0x80 ? 'S' : '-', r.rflags & 0x40 ? 'Z' : '-',
+                           r.rflags & 0x10 ? 'A' : '-', r.rflags & 0x4 ? 'P' : '-',
+                           r.rflags & 0x1 ? 'C' : '-', s.ss.dpl,
+                           ev.interrupt.shadow ? 1 : 0, mp.mp_state == KVM_MP_STATE_HALTED);
+    const struct kvm_segment *segs[6] = { &s.es, &s.cs, &s.ss, &s.ds, &s.fs, &s.gs };
+    for (unsigned i = 0; i < 6; i++)
+        kvm_x86_dump_seg(out, segnames[i], segs[i], lma);
+    kvm_x86_dump_seg(out, "LDT", &s.ldt, lma);
+    kvm_x86_dump_seg(out, "TR", &s.tr, lma);
+    g_string_append_printf(out,
+                           "GDT=     %016llx %08x\n"
+                           "IDT=     %016llx %08x\n"
+                           "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx\n"
+                           "DR0=%016llx DR1=%016llx DR2=%016llx DR3=%016llx\n"
+                           "DR6=%016llx DR7=%016llx\n"
+                           "EFER=%016llx\n",
+                           s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit, s.cr0, s.cr2,
+                           s.cr3, s.cr4, dr.db[0], dr.db[1], dr.db[2], dr.db[3], dr.dr6, dr.dr7,
+                           s.efer);
+    return true;
+}

@@ -34,5 +34,7 @@ bool kvm_x86_load_reset_state(int fd, const struct kvm_x86_reset_state *s, GErro
 bool kvm_x86_set_boot_entry(int fd, const struct boot_entry *entry, GError **errp);
 /* Registers for an error report: "RIP=... RSP=... CR0=...". */
 char *kvm_x86_describe_regs(int fd);
+/* HMP "info registers": QEMU's x86_cpu_dump_state() layout.  Parked vCPU. */
+bool kvm_x86_dump_state(int fd, GString *out, GError **errp);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "monitor/monitor.h"
 #include "system/options.h"
 #include "system/vm.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
 {
     g_autoptr(GError) err = NULL;
     struct options opts;
+    struct monitors *mons;
     struct vm *vm;
     int status;
 
@@ -54,19 +56,24 @@ int main(int argc, char **argv)
     }
 
     vm = vm_new(&opts, &err);
-    options_clear(&opts);
     if (!vm) {
+        options_clear(&opts);
         fprintf(stderr, "tern: %s\n", err->message);
         return 1;
     }
     vm_lock(vm);
-    if (!vm_start(vm, &err)) {
+    mons = monitors_new(vm, opts.monitors, &err);
+    options_clear(&opts);
+    /* A signal while waiting for a monitor client ends before the start. */
+    if (!mons || (!vm->exit_requested && !vm_start(vm, &err))) {
         fprintf(stderr, "tern: %s\n", err->message);
+        monitors_free(mons);
         vm_unlock(vm);
         vm_free(vm);
         return 1;
     }
     status = vm_run(vm);
+    monitors_free(mons);
     vm_unlock(vm);
     fflush(stdout);
     vm_free(vm);

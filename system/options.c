@@ -232,6 +232,222 @@ static bool opt_serial(struct options *o, const char *arg, GError **errp)
     }
     g_free(o->serial);
     o->serial = g_strdup(arg);
+    o->serial_explicit = true;
+    return true;
+}
+
+static void monitor_config_free(gpointer p)
+{
+    struct monitor_config *m = p;
+
+    sock_addr_clear(&m->addr);
+    g_free(m->spec);
+    g_free(m);
+}
+
+/* server/wait keys, QEMU's defaults: a server waits unless told nowait. */
+static bool mon_take_server(struct monitor_config *m, GHashTable *kv, GError **errp)
+{
+    m->server = false;
+    m->wait = true;
+    if (!keyval_take_bool(kv, "server", &m->server, errp) ||
+        !keyval_take_bool(kv, "wait", &m->wait, errp))
+        return false;
+    if (!m->server)
+        m->wait = false;
+    return true;
+}
+
+/* -monitor / -qmp DEV: stdio, none, unix:PATH[,server[,nowait]],
+ * tcp:HOST:PORT[,server[,nowait]].  NULL with no error for "none". */
+static struct monitor_config *mon_parse_legacy(const char *arg, bool control, GError **errp)
+{
+    g_autoptr(GHashTable) kv = NULL;
+    g_autofree char *where = NULL;
+    g_autofree char *full = NULL;
+    struct monitor_config *m;
+
+    if (!strcmp(arg, "none"))
+        return NULL;
+    m = g_new0(struct monitor_config, 1);
+    m->control = control;
+    m->spec = g_strdup(arg);
+    if (!strcmp(arg, "stdio")) {
+        m->stdio = true;
+        return m;
+    }
+    if (!g_str_has_prefix(arg, "unix:") && !g_str_has_prefix(arg, "tcp:")) {
+        error_setg(errp, "unknown monitor backend (stdio, none, unix:PATH,server,nowait, "
+                         "tcp:HOST:PORT,server,nowait)");
+        goto fail;
+    }
+    kv = keyval_parse(strchr(arg, ':') + 1, "addr", errp);
+    if (!kv)
+        goto fail;
+    where = keyval_take_str(kv, "addr");
+    full = g_strdup_printf("%.*s%s", (int)(strchr(arg, ':') - arg + 1), arg,
+                           where ? where : "");
+    if (!mon_take_server(m, kv, errp) || !keyval_check_empty(kv, "monitor socket", errp) ||
+        !sock_addr_parse(full, &m->addr, errp))
+        goto fail;
+    return m;
+fail:
+    monitor_config_free(m);
+    return NULL;
+}
+
+static bool opt_monitor_common(struct options *o, const char *arg, bool control,
+                               GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    struct monitor_config *m = mon_parse_legacy(arg, control, &err);
+
+    if (err) {
+        g_propagate_error(errp, g_steal_pointer(&err));
+        return false;
+    }
+    if (m)
+        g_ptr_array_add(o->monitors, m);
+    return true;
+}
+
+static bool opt_monitor(struct options *o, const char *arg, GError **errp)
+{
+    return opt_monitor_common(o, arg, false, errp);
+}
+
+static bool opt_qmp(struct options *o, const char *arg, GError **errp)
+{
+    return opt_monitor_common(o, arg, true, errp);
+}
+
+static struct monitor_config *options_find_chardev(struct options *o, const char *id)
+{
+    for (unsigned i = 0; i < o->chardevs->len; i++) {
+        struct monitor_config *c = o->chardevs->pdata[i];
+        if (!strcmp(c->spec, id))
+            return c;
+    }
+    return NULL;
+}
+
+/* -chardev socket,id=X,path=P|host=H,port=N[,server=on][,wait=off] | stdio,id=X */
+static bool opt_chardev(struct options *o, const char *arg, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "backend", errp);
+    g_autofree char *backend = NULL;
+    struct monitor_config *c;
+
+    if (!kv)
+        return false;
+    backend = keyval_take_str(kv, "backend");
+    c = g_new0(struct monitor_config, 1);
+    c->spec = keyval_take_str(kv, "id");
+    if (!c->spec || !*c->spec) {
+        error_setg(errp, "chardev: no id specified");
+        goto fail;
+    }
+    if (options_find_chardev(o, c->spec)) {
+        error_setg(errp, "duplicate chardev id '%s'", c->spec);
+        goto fail;
+    }
+    if (backend && !strcmp(backend, "stdio")) {
+        bool sig;
+
+        c->stdio = true;
+        if (!keyval_take_bool(kv, "signal", &sig, errp)) /* accepted, ignored */
+            goto fail;
+    } else if (backend && !strcmp(backend, "socket")) {
+        char *path = keyval_take_str(kv, "path");
+        char *host = keyval_take_str(kv, "host");
+        char *port = keyval_take_str(kv, "port");
+
+        if (!sock_addr_from_keys(&c->addr, path, host, port, errp) ||
+            !mon_take_server(c, kv, errp))
+            goto fail;
+    } else {
+        error_setg(errp, "chardev backend '%s' is not supported for monitors (socket, stdio)",
+                   backend ? backend : "");
+        goto fail;
+    }
+    if (!keyval_check_empty(kv, "-chardev", errp))
+        goto fail;
+    g_ptr_array_add(o->chardevs, c);
+    return true;
+fail:
+    monitor_config_free(c);
+    return false;
+}
+
+/* -mon [chardev=]X[,mode=readline|control][,pretty=on|off]; resolved against the
+ * -chardev list once the whole command line is read. */
+static bool opt_mon(struct options *o, const char *arg, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "chardev", errp);
+    g_autofree char *mode = NULL;
+    struct monitor_config *m;
+
+    if (!kv)
+        return false;
+    m = g_new0(struct monitor_config, 1);
+    m->spec = keyval_take_str(kv, "chardev");
+    mode = keyval_take_str(kv, "mode");
+    if (!keyval_take_bool(kv, "pretty", &m->pretty, errp) ||
+        !keyval_check_empty(kv, "-mon", errp))
+        goto fail;
+    if (!m->spec) {
+        error_setg(errp, "chardev= is required");
+        goto fail;
+    }
+    if (mode && strcmp(mode, "readline") && strcmp(mode, "control")) {
+        error_setg(errp, "mode must be readline or control");
+        goto fail;
+    }
+    m->control = mode && !strcmp(mode, "control");
+    m->server = true; /* marks "not yet resolved": addr is empty */
+    m->addr.kind = (enum sock_kind)-1;
+    g_ptr_array_add(o->monitors, m);
+    return true;
+fail:
+    monitor_config_free(m);
+    return false;
+}
+
+static bool options_resolve_monitors(struct options *o, GError **errp)
+{
+    unsigned on_stdio = 0;
+
+    for (unsigned i = 0; i < o->monitors->len; i++) {
+        struct monitor_config *m = o->monitors->pdata[i];
+
+        if (m->addr.kind == (enum sock_kind)-1) {
+            struct monitor_config *c = options_find_chardev(o, m->spec);
+            if (!c) {
+                error_setg(errp, "-mon %s: chardev '%s' not found", m->spec, m->spec);
+                return false;
+            }
+            m->stdio = c->stdio;
+            m->server = c->server;
+            m->wait = c->wait;
+            sock_addr_copy(&m->addr, &c->addr);
+        }
+        on_stdio += m->stdio;
+    }
+    if (on_stdio > 1) {
+        error_setg(errp, "cannot use stdio by multiple monitors");
+        return false;
+    }
+    if (on_stdio && !strcmp(o->serial, "stdio")) {
+        if (o->serial_explicit) {
+            error_setg(errp, "cannot use stdio for both -serial and a monitor "
+                             "(use -serial file:PATH or -serial null)");
+            return false;
+        }
+        /* QEMU would not put the serial port on stdio either: the monitor
+         * has it, and COM1 output is discarded unless -serial says where. */
+        g_free(o->serial);
+        o->serial = g_strdup("null");
+    }
     return true;
 }
 
@@ -286,6 +502,13 @@ static const struct option_def option_defs[] = {
     { "append", "CMDLINE", opt_append, "kernel command line" },
     { "serial", "DEV", opt_serial, "COM1 backend: stdio, null, none, file:PATH, "
                                    "unix:PATH,server,nowait (default stdio)" },
+    { "monitor", "DEV", opt_monitor, "human monitor (HMP) on stdio, unix:PATH,server,nowait "
+                                     "or tcp:HOST:PORT,server,nowait" },
+    { "qmp", "DEV", opt_qmp, "QMP (JSON) monitor; DEV as for -monitor" },
+    { "chardev", "BACKEND,id=ID,...", opt_chardev,
+      "socket,id=ID,path=PATH|host=H,port=P[,server=on][,wait=off] or stdio,id=ID" },
+    { "mon", "chardev=ID[,mode=M]", opt_mon,
+      "monitor on a -chardev; mode=readline (HMP, default) or control (QMP)[,pretty=on]" },
     { "display", "none", opt_display, "accepted for QEMU compatibility" },
     { "name", "NAME", opt_name, "guest name" },
     { "S", NULL, opt_flag_S, "do not start the vCPUs (start paused)" },
@@ -339,6 +562,8 @@ static void options_defaults(struct options *o)
     o->smp = 1;
     o->serial = g_strdup("stdio");
     o->machine = g_strdup(OPTIONS_MACHINE_DEFAULT);
+    o->monitors = g_ptr_array_new_with_free_func(monitor_config_free);
+    o->chardevs = g_ptr_array_new_with_free_func(monitor_config_free);
 }
 
 bool options_parse(struct options *o, int argc, char **argv, GError **errp)
@@ -374,6 +599,8 @@ bool options_parse(struct options *o, int argc, char **argv, GError **errp)
             goto fail;
         }
     }
+    if (!options_resolve_monitors(o, errp))
+        goto fail;
     return true;
 fail:
     options_clear(o);
@@ -390,6 +617,10 @@ void options_clear(struct options *o)
     g_free(o->name);
     g_free(o->machine);
     g_free(o->dump_vmstate);
+    if (o->monitors)
+        g_ptr_array_unref(o->monitors);
+    if (o->chardevs)
+        g_ptr_array_unref(o->chardevs);
     memset(o, 0, sizeof(*o));
 }
 

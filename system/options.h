@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/sockets.h"
+
 #define OPTIONS_MACHINE_DEFAULT "tern-1.0"
 #define OPTIONS_RAM_DEFAULT (128ULL << 20)
 #define OPTIONS_RAM_MIN (2ULL << 20)
@@ -33,6 +35,17 @@ struct debug_exit_config {
     uint16_t iosize;
 };
 
+/* One monitor: -monitor / -qmp DEV, or -chardev ...,id=X + -mon chardev=X. */
+struct monitor_config {
+    bool control; /* QMP; false: the human monitor (HMP) */
+    bool pretty;  /* QMP replies indented (-mon ...,pretty=on) */
+    bool stdio;   /* stdin/stdout; otherwise the socket below */
+    struct sock_addr addr;
+    bool server;  /* listen at addr (else connect to it) */
+    bool wait;    /* server: wait for the first client before starting */
+    char *spec;   /* as typed, for messages */
+};
+
 struct options {
     enum options_action action;
     uint64_t ram_size;  /* bytes, whole MiB */
@@ -42,6 +55,9 @@ struct options {
     char *initrd;
     char *append;
     char *serial; /* chardev spec: stdio, null, none, file:PATH, unix:PATH,server,nowait */
+    bool serial_explicit;
+    GPtrArray *monitors;  /* struct monitor_config *, in command-line order */
+    GPtrArray *chardevs;  /* -chardev definitions (struct monitor_config *, spec = id) */
     char *name;
     char *machine;
     bool start_paused;

@@ -42,6 +42,10 @@ static gboolean vm_handle_requests(gpointer opaque)
     g_autoptr(GError) err = NULL;
 
     vm->request_posted = false;
+    if (vm->shutdown_reason) {
+        vm_emit_event(vm, "SHUTDOWN", vm_event_reason(vm->shutdown_guest, vm->shutdown_reason));
+        vm->shutdown_reason = NULL;
+    }
     if (vm->exit_requested) {
         cpus_pause(&vm->cpus);
         main_loop_quit(&vm->loop);
@@ -97,12 +101,21 @@ static void vm_ctl_exit(void *opaque, int status)
     vm_post_request(vm);
 }
 
+/* As QEMU's shutdown requests: the SHUTDOWN event goes out from the main
+ * loop, after the reply to a "quit" that asked for it.  Any thread. */
+static void vm_request_shutdown(struct vm *vm, bool guest, const char *reason)
+{
+    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
+    if (!vm->exit_requested) {
+        vm->shutdown_guest = guest;
+        vm->shutdown_reason = reason;
+    }
+    vm_ctl_exit(vm, 0);
+}
+
 static void vm_ctl_shutdown(void *opaque)
 {
-    struct vm *vm = opaque;
-
-    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
-    vm_ctl_exit(vm, 0);
+    vm_request_shutdown(opaque, true, "guest-shutdown");
 }
 
 static void vm_ctl_internal_error(void *opaque, unsigned index, const char *msg)
@@ -120,9 +133,7 @@ static gboolean vm_on_signal(gpointer opaque)
     struct vm *vm = opaque;
 
     fprintf(stderr, "tern: terminating on signal\n");
-    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
-    vm_emit_event(vm, "SHUTDOWN", vm_event_reason(false, "host-signal"));
-    vm_ctl_exit(vm, 0);
+    vm_request_shutdown(vm, false, "host-signal");
     return G_SOURCE_CONTINUE;
 }
 
@@ -289,9 +300,7 @@ bool vm_reset(struct vm *vm, GError **errp)
 
 void vm_quit(struct vm *vm, const char *reason)
 {
-    runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
-    vm_emit_event(vm, "SHUTDOWN", vm_event_reason(false, reason));
-    vm_ctl_exit(vm, 0);
+    vm_request_shutdown(vm, false, reason);
 }
 
 bool vm_start(struct vm *vm, GError **errp)

@@ -52,6 +52,8 @@ struct vm {
     bool reset_requested;
     bool exit_requested;
     bool request_posted;
+    const char *shutdown_reason; /* SHUTDOWN event still to send (static string) */
+    bool shutdown_guest;
     int exit_status;
     unsigned resets; /* completed system resets, for tests and logs */
 
@@ -83,7 +85,8 @@ char *vm_dump_vmstate(const char *machine_type, GError **errp);
 bool vm_system_reset(struct vm *vm, bool guest, GError **errp);
 /* Monitor "system_reset": pause, reset, run again if it was running. */
 bool vm_reset(struct vm *vm, GError **errp);
-/* Monitor "quit": end the main loop with status 0. */
+/* Monitor "quit": end the main loop with status 0; the SHUTDOWN event
+ * follows from the main loop.  @reason: a static string. */
 void vm_quit(struct vm *vm, const char *reason);
 /* Post a QMP-style event (name, optional data, taken). */
 void vm_emit_event(struct vm *vm, const char *name, JsonObject *data);

@@ -166,3 +166,115 @@ def check_equal(got, want, what):
 
 
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+
+
+class Qmp:
+    """A QMP client as QEMU's protocol document describes one: read the
+    greeting, negotiate, then one JSON object per request.  Events that
+    arrive while waiting for a reply are kept in self.events."""
+
+    def __init__(self, path=None, timeout=30, negotiate=True, sock=None):
+        import socket
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            wait_until(lambda: os.path.exists(path), timeout, f"QMP socket {path}")
+            sock.connect(path)
+        sock.settimeout(timeout)
+        self.sock = sock
+        self.file = sock.makefile("rb")
+        self.events = []
+        self.greeting = self.recv()
+        if negotiate:
+            r = self.cmd("qmp_capabilities")
+            check_equal(r, {"return": {}}, "qmp_capabilities reply")
+
+    def recv(self):
+        import json
+        line = self.file.readline()
+        if not line:
+            raise TestFailure("QMP connection closed")
+        return json.loads(line)
+
+    def send(self, obj):
+        import json
+        self.sock.sendall((obj if isinstance(obj, str) else json.dumps(obj)).encode() + b"\n")
+
+    def reply(self):
+        """The next reply, keeping events aside."""
+        while True:
+            msg = self.recv()
+            if "event" in msg:
+                self.events.append(msg)
+            else:
+                return msg
+
+    def cmd(self, name, **args):
+        req = {"execute": name}
+        if args:
+            req["arguments"] = args
+        self.send(req)
+        return self.reply()
+
+    def command(self, name, **args):
+        """cmd() that fails the test on an error reply; returns "return"."""
+        r = self.cmd(name, **args)
+        if "return" not in r:
+            raise TestFailure(f"{name} {args}: {r}")
+        return r["return"]
+
+    def wait_event(self, name, timeout=30):
+        import socket
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, e in enumerate(self.events):
+                if e["event"] == name:
+                    return self.events.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure(f"timed out after {timeout}s waiting for event {name}")
+            self.sock.settimeout(left)
+            try:
+                msg = self.recv()
+            except socket.timeout:
+                continue
+            finally:
+                self.sock.settimeout(30)
+            if "event" not in msg:
+                raise TestFailure(f"unexpected reply while waiting for {name}: {msg}")
+            self.events.append(msg)
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+class Hmp:
+    """The human monitor over a UNIX socket: banner, "(tern) " prompts."""
+
+    PROMPT = b"(tern) "
+
+    def __init__(self, path, timeout=30):
+        import socket
+        wait_until(lambda: os.path.exists(path), timeout, f"HMP socket {path}")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self.banner = self.until_prompt()
+
+    def until_prompt(self):
+        while self.PROMPT not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise TestFailure(f"HMP connection closed; got {self.buf!r}")
+            self.buf += data
+        out, _, self.buf = self.buf.partition(self.PROMPT)
+        return out.decode()
+
+    def cmd(self, line):
+        """Output of one command line, with QEMU's "\\r\\n" line ends."""
+        self.sock.sendall(line.encode() + b"\n")
+        return self.until_prompt()
+
+    def close(self):
+        self.sock.close()

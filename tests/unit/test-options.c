@@ -143,6 +143,61 @@ static void test_errors(void)
     }
 }
 
+static struct monitor_config *mon(struct options *o, unsigned i)
+{
+    g_assert_cmpuint(i, <, o->monitors->len);
+    return o->monitors->pdata[i];
+}
+
+static void test_monitors(void)
+{
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-qmp", "unix:/tmp/q.sock,server,nowait", "-monitor",
+                        "tcp:[::1]:4444,server=on,wait=on", "-monitor", "none", "-mon",
+                        "c1,mode=control,pretty=on", "-chardev",
+                        "socket,id=c1,host=localhost,port=5555", "-mon", "chardev=c2",
+                        "-chardev", "stdio,id=c2", NULL));
+    g_assert_cmpuint(o.monitors->len, ==, 4);
+    g_assert_true(mon(&o, 0)->control && mon(&o, 0)->server && !mon(&o, 0)->wait);
+    g_assert_cmpint(mon(&o, 0)->addr.kind, ==, SOCK_UNIX);
+    g_assert_cmpstr(mon(&o, 0)->addr.path, ==, "/tmp/q.sock");
+    g_assert_true(!mon(&o, 1)->control && mon(&o, 1)->server && mon(&o, 1)->wait);
+    g_assert_cmpint(mon(&o, 1)->addr.kind, ==, SOCK_TCP);
+    g_assert_cmpstr(mon(&o, 1)->addr.host, ==, "::1");
+    g_assert_cmpstr(mon(&o, 1)->addr.port, ==, "4444");
+    /* -mon resolved against a -chardev given after it; a client, not a server */
+    g_assert_true(mon(&o, 2)->control && mon(&o, 2)->pretty && !mon(&o, 2)->server);
+    g_assert_cmpstr(mon(&o, 2)->addr.host, ==, "localhost");
+    g_assert_cmpstr(mon(&o, 2)->addr.port, ==, "5555");
+    g_assert_true(mon(&o, 3)->stdio && !mon(&o, 3)->control);
+    /* the default serial gives stdio to the monitor */
+    g_assert_cmpstr(o.serial, ==, "null");
+    options_clear(&o);
+
+    static const char *const bad[][3] = {
+        { "-qmp", "pipe:x", "unknown monitor backend" },
+        { "-qmp", "tcp:nohost", "expected HOST:PORT" },
+        { "-qmp", "tcp:h:", "missing port" },
+        { "-qmp", "tcp:[::1:4", "expected [IPV6]:PORT" },
+        { "-monitor", "unix:/x,server,bogus=1", "bogus" },
+        { "-mon", "mode=control", "chardev= is required" },
+        { "-chardev", "socket,id=a,path=/x,port=4", "either path= or host=" },
+        { "-chardev", "socket,id=a", "needs path= or port=" },
+        { "-mon", "x", "chardev 'x' not found" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) e = NULL;
+        g_assert_false(parse(&o, &e, bad[i][0], bad[i][1], NULL));
+        g_test_message("%s %s: %s", bad[i][0], bad[i][1], e->message);
+        g_assert_nonnull(strstr(e->message, bad[i][2]));
+    }
+    g_autoptr(GError) e2 = NULL;
+    g_assert_false(parse(&o, &e2, "-chardev", "stdio,id=a", "-chardev", "stdio,id=a", NULL));
+    g_assert_nonnull(strstr(e2->message, "duplicate chardev id 'a'"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -151,5 +206,6 @@ int main(int argc, char **argv)
     g_test_add_func("/options/sizes", test_sizes);
     g_test_add_func("/options/actions", test_actions);
     g_test_add_func("/options/errors", test_errors);
+    g_test_add_func("/options/monitors", test_monitors);
     return g_test_run();
 }

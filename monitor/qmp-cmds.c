@@ -1,0 +1,357 @@
+/*
+ * Tern's monitor commands: the one table both QMP and HMP dispatch from, and
+ * the handlers.  Results and HMP output follow QEMU 7.2 (the qapi schema,
+ * monitor/hmp-cmds.c) for the commands that exist there.
+ *
+ * Thread context: main thread, VM lock held (monitor input callbacks).
+ */
+#include "monitor/qmp-cmds.h"
+
+#include <string.h>
+
+#include "monitor/hmp.h"
+#include "monitor/qmp.h"
+#include "system/vm.h"
+#include "util/error.h"
+
+#ifndef TERN_VERSION
+#define TERN_VERSION "unknown"
+#endif
+
+static JsonNode *node_take_object(JsonObject *o)
+{
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+
+    json_node_take_object(n, o);
+    return n;
+}
+
+static JsonNode *node_take_array(JsonArray *a)
+{
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+
+    json_node_take_array(n, a);
+    return n;
+}
+
+static JsonObject *ret_object(JsonNode *ret)
+{
+    return JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
+}
+
+/* ---- query-version / info version ---- */
+
+static bool qmp_query_version(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                              GError **errp)
+{
+    JsonObject *o = json_object_new(), *q = json_object_new();
+
+    (void)ctx, (void)args, (void)errp;
+    json_object_set_int_member(q, "micro", QMP_VERSION_MICRO);
+    json_object_set_int_member(q, "minor", QMP_VERSION_MINOR);
+    json_object_set_int_member(q, "major", QMP_VERSION_MAJOR);
+    json_object_set_object_member(o, "qemu", q);
+    json_object_set_string_member(o, "package", "Tern " TERN_VERSION);
+    *ret = node_take_object(o);
+    return true;
+}
+
+static void hmp_info_version(struct mon_ctx *ctx, JsonNode *ret, GString *out)
+{
+    JsonObject *o = ret_object(ret);
+    JsonObject *q = json_object_get_object_member(o, "qemu");
+
+    (void)ctx;
+    g_string_append_printf(out, "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
+                                " (%s)\n",
+                           json_object_get_int_member(q, "major"),
+                           json_object_get_int_member(q, "minor"),
+                           json_object_get_int_member(q, "micro"),
+                           json_object_get_string_member(o, "package"));
+}
+
+/* ---- query-commands ---- */
+
+static bool qmp_query_commands(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                               GError **errp)
+{
+    JsonArray *a = json_array_new();
+
+    (void)args, (void)errp;
+    for (const struct mon_cmd *c = ctx->table; c->name || c->hmp; c++) {
+        if (c->name) {
+            JsonObject *o = json_object_new();
+            json_object_set_string_member(o, "name", c->name);
+            json_array_add_object_element(a, o);
+        }
+    }
+    *ret = node_take_array(a);
+    return true;
+}
+
+/* ---- query-status / info status ---- */
+
+static bool qmp_query_status(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                             GError **errp)
+{
+    JsonObject *o = json_object_new();
+    enum runstate rs = ctx->vm->runstate;
+
+    (void)args, (void)errp;
+    json_object_set_string_member(o, "status", runstate_name(rs));
+    json_object_set_boolean_member(o, "singlestep", false);
+    json_object_set_boolean_member(o, "running", runstate_is_running(rs));
+    *ret = node_take_object(o);
+    return true;
+}
+
+static void hmp_info_status(struct mon_ctx *ctx, JsonNode *ret, GString *out)
+{
+    JsonObject *o = ret_object(ret);
+    const char *status = json_object_get_string_member(o, "status");
+    bool running = json_object_get_boolean_member(o, "running");
+
+    (void)ctx;
+    g_string_append_printf(out, "VM status: %s", running ? "running" : "paused");
+    if (!running && strcmp(status, "paused"))
+        g_string_append_printf(out, " (%s)", status);
+    g_string_append_c(out, '\n');
+}
+
+/* ---- query-name / info name ---- */
+
+static bool qmp_query_name(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                           GError **errp)
+{
+    JsonObject *o = json_object_new();
+
+    (void)args, (void)errp;
+    if (ctx->vm->name)
+        json_object_set_string_member(o, "name", ctx->vm->name);
+    *ret = node_take_object(o);
+    return true;
+}
+
+static void hmp_info_name(struct mon_ctx *ctx, JsonNode *ret, GString *out)
+{
+    JsonObject *o = ret_object(ret);
+
+    (void)ctx;
+    if (json_object_has_member(o, "name"))
+        g_string_append_printf(out, "%s\n", json_object_get_string_member(o, "name"));
+}
+
+/* ---- query-cpus-fast / info cpus ---- */
+
+static bool qmp_query_cpus_fast(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                                GError **errp)
+{
+    struct cpus *cpus = &ctx->vm->cpus;
+    JsonArray *a = json_array_new();
+
+    (void)args, (void)errp;
+    for (unsigned i = 0; i < cpus->n; i++) {
+        JsonObject *o = json_object_new(), *props = json_object_new();
+        g_autofree char *path = g_strdup_printf("/machine/unattached/device[%u]", i);
+
+        json_object_set_int_member(o, "cpu-index", i);
+        json_object_set_string_member(o, "qom-path", path);
+        json_object_set_int_member(o, "thread-id", cpus->vcpu[i].tid);
+        /* -smp N is N sockets of one core, as QEMU's default topology. */
+        json_object_set_int_member(props, "core-id", 0);
+        json_object_set_int_member(props, "thread-id", 0);
+        json_object_set_int_member(props, "socket-id", i);
+        json_object_set_object_member(o, "props", props);
+        json_object_set_string_member(o, "target", "x86_64");
+        json_array_add_object_element(a, o);
+    }
+    *ret = node_take_array(a);
+    return true;
+}
+
+static void hmp_info_cpus(struct mon_ctx *ctx, JsonNode *ret, GString *out)
+{
+    JsonArray *a = json_node_get_array(ret);
+
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonObject *o = json_array_get_object_element(a, i);
+        gint64 index = json_object_get_int_member(o, "cpu-index");
+
+        g_string_append_printf(out, "%c CPU #%" G_GINT64_FORMAT ": thread_id=%" G_GINT64_FORMAT
+                                    "\n",
+                               index == ctx->cpu_index ? '*' : ' ', index,
+                               json_object_get_int_member(o, "thread-id"));
+    }
+}
+
+/* ---- stop, cont, system_reset, system_powerdown, quit ---- */
+
+static bool qmp_stop(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
+{
+    (void)args, (void)ret;
+    return vm_pause(ctx->vm, errp);
+}
+
+static bool qmp_cont(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
+{
+    enum runstate rs = ctx->vm->runstate;
+
+    (void)args, (void)ret;
+    if (rs == RUNSTATE_SHUTDOWN || rs == RUNSTATE_INTERNAL_ERROR ||
+        rs == RUNSTATE_GUEST_PANICKED) {
+        error_setg(errp, "Resetting the Virtual Machine is required");
+        return false;
+    }
+    return vm_resume(ctx->vm, errp);
+}
+
+static bool qmp_system_reset(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                             GError **errp)
+{
+    (void)args, (void)ret;
+    return vm_reset(ctx->vm, errp);
+}
+
+/* Tern's machine has no ACPI, so there is no power button to press: the
+ * POWERDOWN event tells management the request arrived, and the guest is
+ * not notified (QEMU behaves the same for a guest that ignores ACPI).
+ * Use "quit" to end the VM. */
+static bool qmp_system_powerdown(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                                 GError **errp)
+{
+    (void)args, (void)ret, (void)errp;
+    vm_emit_event(ctx->vm, "POWERDOWN", NULL);
+    return true;
+}
+
+static bool qmp_quit(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
+{
+    (void)args, (void)ret, (void)errp;
+    vm_quit(ctx->vm, "host-qmp-quit");
+    return true;
+}
+
+/* ---- human-monitor-command ---- */
+
+static bool qmp_human_monitor_command(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                                      GError **errp)
+{
+    struct mon_ctx hmp_ctx = *ctx;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (json_object_has_member(args, "cpu-index")) {
+        gint64 i = json_object_get_int_member(args, "cpu-index");
+        if (i < 0 || i >= ctx->vm->cpus.n) {
+            error_setg(errp, "Parameter 'cpu-index' expects a CPU index (0 to %u)",
+                       ctx->vm->cpus.n - 1);
+            return false;
+        }
+        hmp_ctx.cpu_index = i;
+    }
+    hmp_execute(&hmp_ctx, json_object_get_string_member(args, "command-line"), out);
+    *ret = json_node_init_string(json_node_alloc(), out->str);
+    return true;
+}
+
+/* ---- HMP only: help, info registers, cpu ---- */
+
+static bool hmp_help(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    (void)errp;
+    hmp_print_help(ctx->table, json_object_get_string_member_with_default(args, "name", NULL),
+                   out);
+    *ret = json_node_init_string(json_node_alloc(), out->str);
+    return true;
+}
+
+static bool hmp_info_registers(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                               GError **errp)
+{
+    struct vm *vm = ctx->vm;
+    bool all = json_object_get_boolean_member_with_default(args, "all", false);
+    bool running = runstate_is_running(vm->runstate);
+    g_autoptr(GString) out = g_string_new(NULL);
+    bool ok = true;
+
+    /* Registers are read from parked vCPUs only: stop them for the
+     * moment it takes, without a run-state change or events. */
+    if (running)
+        cpus_pause(&vm->cpus);
+    for (unsigned i = 0; ok && i < vm->cpus.n; i++) {
+        if (!all && i != ctx->cpu_index)
+            continue;
+        if (all)
+            g_string_append_printf(out, "\nCPU#%u\n", i);
+        ok = kvm_x86_dump_state(vm->cpus.vcpu[i].fd, out, errp);
+    }
+    if (running)
+        cpus_resume(&vm->cpus);
+    if (ok)
+        *ret = json_node_init_string(json_node_alloc(), out->str);
+    return ok;
+}
+
+static bool hmp_cpu(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
+{
+    gint64 i = json_object_get_int_member(args, "index");
+
+    (void)ret;
+    if (i < 0 || i >= ctx->vm->cpus.n) {
+        error_setg(errp, "invalid CPU index");
+        return false;
+    }
+    ctx->cpu_index = i;
+    return true;
+}
+
+static const struct mon_arg args_qmp_capabilities[] = {
+    { "enable", MON_ARG_ARRAY, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_human_monitor_command[] = {
+    { "command-line", MON_ARG_STR },
+    { "cpu-index", MON_ARG_INT, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_help[] = {
+    { "name", MON_ARG_STR, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_info_registers[] = {
+    { "all", MON_ARG_BOOL, .optional = true, .hmp_flag = 'a' },
+    { NULL },
+};
+static const struct mon_arg args_cpu[] = {
+    { "index", MON_ARG_INT },
+    { NULL },
+};
+
+const struct mon_cmd qmp_commands[] = {
+    { "qmp_capabilities", NULL, args_qmp_capabilities, NULL, NULL, NULL,
+      "enable QMP capabilities (leave capabilities negotiation mode)" },
+    { "query-version", "info version", NULL, qmp_query_version, hmp_info_version, NULL,
+      "show the version of QEMU this Tern is compatible with" },
+    { "query-commands", NULL, NULL, qmp_query_commands, NULL, NULL,
+      "list the QMP commands" },
+    { "query-status", "info status", NULL, qmp_query_status, hmp_info_status, NULL,
+      "show the current VM status (running|paused)" },
+    { "query-name", "info name", NULL, qmp_query_name, hmp_info_name, NULL,
+      "show the current VM name" },
+    { "query-cpus-fast", "info cpus", NULL, qmp_query_cpus_fast, hmp_info_cpus, NULL,
+      "show infos for each CPU" },
+    { NULL, "info registers", args_info_registers, hmp_info_registers, NULL, "[-a]",
+      "show the cpu registers (-a: all CPUs)" },
+    { "stop", "stop", NULL, qmp_stop, NULL, NULL, "stop emulation" },
+    { "cont", "cont|c", NULL, qmp_cont, NULL, NULL, "resume emulation" },
+    { "system_reset", "system_reset", NULL, qmp_system_reset, NULL, NULL, "reset the system" },
+    { "system_powerdown", "system_powerdown", NULL, qmp_system_powerdown, NULL, NULL,
+      "send system power down event (no ACPI: the guest is not notified)" },
+    { "quit", "quit|q", NULL, qmp_quit, NULL, NULL, "quit the emulator" },
+    { "human-monitor-command", NULL, args_human_monitor_command, qmp_human_monitor_command,
+      NULL, NULL, "run an HMP command line and return its output" },
+    { NULL, "cpu", args_cpu, hmp_cpu, NULL, "index", "set the default CPU" },
+    { NULL, "help|?", args_help, hmp_help, NULL, "[cmd]", "show the help" },
+    { NULL, NULL },
+};

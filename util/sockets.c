@@ -1,0 +1,241 @@
+#include "util/sockets.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+static bool sock_parse_tcp(const char *s, struct sock_addr *a, GError **errp)
+{
+    const char *colon;
+
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':') {
+            error_setg(errp, "tcp:%s: expected [IPV6]:PORT", s);
+            return false;
+        }
+        a->host = g_strndup(s + 1, end - s - 1);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) {
+            error_setg(errp, "tcp:%s: expected HOST:PORT", s);
+            return false;
+        }
+        a->host = g_strndup(s, colon - s);
+    }
+    a->port = g_strdup(colon + 1);
+    if (!*a->port) {
+        error_setg(errp, "tcp:%s: missing port", s);
+        return false;
+    }
+    return true;
+}
+
+bool sock_addr_parse(const char *str, struct sock_addr *a, GError **errp)
+{
+    memset(a, 0, sizeof(*a));
+    if (g_str_has_prefix(str, "unix:"))
+        return sock_addr_from_keys(a, g_strdup(str + 5), NULL, NULL, errp);
+    if (g_str_has_prefix(str, "tcp:")) {
+        a->kind = SOCK_TCP;
+        if (sock_parse_tcp(str + 4, a, errp))
+            return true;
+        sock_addr_clear(a);
+        return false;
+    }
+    error_setg(errp, "'%s': expected unix:PATH or tcp:HOST:PORT", str);
+    return false;
+}
+
+/* Takes @path, @host and @port. */
+bool sock_addr_from_keys(struct sock_addr *a, char *path, char *host, char *port,
+                         GError **errp)
+{
+    memset(a, 0, sizeof(*a));
+    if (path && (host || port)) {
+        error_setg(errp, "give either path= or host= and port=, not both");
+        goto fail;
+    }
+    if (path) {
+        a->kind = SOCK_UNIX;
+        a->path = path;
+        if (!*path) {
+            error_setg(errp, "unix: missing socket path");
+            goto fail_clear;
+        }
+        if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            error_setg(errp, "unix:%s: socket path too long", path);
+            goto fail_clear;
+        }
+        return true;
+    }
+    if (!port) {
+        error_setg(errp, "a socket needs path= or port=");
+        goto fail;
+    }
+    a->kind = SOCK_TCP;
+    a->host = host;
+    a->port = port;
+    return true;
+fail:
+    g_free(path);
+    g_free(host);
+    g_free(port);
+    return false;
+fail_clear:
+    sock_addr_clear(a);
+    return false;
+}
+
+void sock_addr_copy(struct sock_addr *dst, const struct sock_addr *src)
+{
+    dst->kind = src->kind;
+    dst->path = g_strdup(src->path);
+    dst->host = g_strdup(src->host);
+    dst->port = g_strdup(src->port);
+}
+
+void sock_addr_clear(struct sock_addr *a)
+{
+    g_free(a->path);
+    g_free(a->host);
+    g_free(a->port);
+    memset(a, 0, sizeof(*a));
+}
+
+char *sock_addr_to_str(const struct sock_addr *a)
+{
+    if (a->kind == SOCK_UNIX)
+        return g_strdup_printf("unix:%s", a->path);
+    if (a->host && strchr(a->host, ':'))
+        return g_strdup_printf("tcp:[%s]:%s", a->host, a->port);
+    return g_strdup_printf("tcp:%s:%s", a->host ? a->host : "", a->port);
+}
+
+static const char *sock_tcp_host(const struct sock_addr *a)
+{
+    /* QEMU: "tcp::4444" and "tcp:0:4444" listen on every address. */
+    if (!a->host || !*a->host || !strcmp(a->host, "0"))
+        return NULL;
+    return a->host;
+}
+
+static int sock_tcp_open(const struct sock_addr *a, bool listening, int backlog,
+                         GError **errp)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = listening ? AI_PASSIVE : 0 };
+    struct addrinfo *res, *ai;
+    g_autofree char *what = sock_addr_to_str(a);
+    int rc, fd = -1, err = 0;
+
+    rc = getaddrinfo(sock_tcp_host(a), a->port, &hints, &res);
+    if (rc) {
+        error_setg(errp, "%s: %s", what, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int one = 1;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        if (listening) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
+                break;
+        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            break;
+        }
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        error_setg_errno(errp, err, "%s: cannot %s", what, listening ? "listen" : "connect");
+    return fd;
+}
+
+static int sock_unix_open(const struct sock_addr *a, bool listening, int backlog,
+                          GError **errp)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "socket");
+        return -1;
+    }
+    g_strlcpy(sa.sun_path, a->path, sizeof(sa.sun_path));
+    if (listening) {
+        unlink(a->path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, backlog) == 0)
+            return fd;
+    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        return fd;
+    }
+    error_setg_errno(errp, errno, "unix:%s: cannot %s", a->path,
+                     listening ? "listen" : "connect");
+    close(fd);
+    return -1;
+}
+
+int sock_listen(const struct sock_addr *a, int backlog, GError **errp)
+{
+    int fd = a->kind == SOCK_UNIX ? sock_unix_open(a, true, backlog, errp)
+                                  : sock_tcp_open(a, true, backlog, errp);
+
+    if (fd >= 0 && !g_unix_set_fd_nonblocking(fd, TRUE, NULL)) {
+        close(fd);
+        error_setg(errp, "cannot make the listening socket non-blocking");
+        return -1;
+    }
+    return fd;
+}
+
+int sock_connect(const struct sock_addr *a, GError **errp)
+{
+    return a->kind == SOCK_UNIX ? sock_unix_open(a, false, 0, errp)
+                                : sock_tcp_open(a, false, 0, errp);
+}
+
+int sock_accept(int listen_fd)
+{
+    int fd;
+
+    do {
+        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    } while (fd < 0 && errno == EINTR);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on UNIX */
+    }
+    return fd;
+}
+
+int sock_local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
