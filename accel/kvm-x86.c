@@ -151,42 +151,71 @@ static uint32_t kvm_x86_seg_flags(const struct kvm_segment *sg)
            (uint32_t)sg->db << 22 | (uint32_t)sg->g << 23;
 }
 
+/* One segment line as QEMU's cpu_x86_dump_seg_cache() prints it. */
 static void kvm_x86_dump_seg(GString *out, const char *name, const struct kvm_segment *sg,
-                             bool lma)
+                             bool lma, bool wide)
 {
-    g_string_append_printf(out, "%-3s=%04x %016llx %08x %08x", name, sg->selector,
-                           (unsigned long long)sg->base, sg->limit, kvm_x86_seg_flags(sg));
+    static const char *const sys64[16] = {
+        "<hiword>", "Reserved", "LDT", "Reserved", "Reserved", "Reserved", "Reserved",
+        "Reserved", "Reserved", "TSS64-avl", "Reserved", "TSS64-busy", "CallGate64",
+        "Reserved", "IntGate64", "TrapGate64",
+    };
+    static const char *const sys32[16] = {
+        "Reserved", "TSS16-avl", "LDT", "TSS16-busy", "CallGate16", "TaskGate",
+        "IntGate16", "TrapGate16", "Reserved", "TSS32-avl", "Reserved", "TSS32-busy",
+        "CallGate32", "Reserved", "IntGate32", "TrapGate32",
+    };
+
+    if (wide)
+        g_string_append_printf(out, "%-3s=%04x %016llx %08x %08x", name, sg->selector,
+                               (unsigned long long)sg->base, sg->limit,
+                               kvm_x86_seg_flags(sg));
+    else
+        g_string_append_printf(out, "%-3s=%04x %08x %08x %08x", name, sg->selector,
+                               (uint32_t)sg->base, sg->limit, kvm_x86_seg_flags(sg));
     if (!sg->present)
         goto done;
     g_string_append_printf(out, " DPL=%d ", sg->dpl);
     if (sg->s) {
         if (sg->type & 8) {
-            g_string_append(out, sg->l && lma ? "CS64" : sg->db ? "CS32" : "CS16");
+            g_string_append(out, sg->l ? "CS64" : sg->db ? "CS32" : "CS16");
             g_string_append_printf(out, " [%c%c", sg->type & 4 ? 'C' : '-',
                                    sg->type & 2 ? 'R' : '-');
         } else {
-            g_string_append(out, sg->db ? "DS  " : "DS16");
+            g_string_append(out, sg->db || lma ? "DS  " : "DS16");
             g_string_append_printf(out, " [%c%c", sg->type & 4 ? 'E' : '-',
                                    sg->type & 2 ? 'W' : '-');
         }
         g_string_append_printf(out, "%c]", sg->type & 1 ? 'A' : '-');
     } else {
-        static const char *const sys64[16] = {
-            "Reserved", "Reserved", "LDT", "Reserved", "Reserved", "Reserved", "Reserved",
-            "Reserved", "Reserved", "TSS64-avl", "Reserved", "TSS64-busy", "CallGate64",
-            "Reserved", "IntGate64", "TrapGate64",
-        };
-        static const char *const sys32[16] = {
-            "Reserved", "TSS16-avl", "LDT", "TSS16-busy", "CallGate16", "TaskGate",
-            "IntGate16", "TrapGate16", "Reserved", "TSS32-avl", "Reserved", "TSS32-busy",
-            "CallGate32", "Reserved", "IntGate32", "TrapGate32",
-        };
         g_string_append(out, (lma ? sys64 : sys32)[sg->type & 15]);
     }
 done:
     g_string_append_c(out, '\n');
 }
 
+static void kvm_x86_dump_gprs(GString *out, const struct kvm_regs *r, bool wide)
+{
+    const unsigned long long v[16] = { r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
+                                       r->rbp, r->rsp, r->r8, r->r9, r->r10, r->r11,
+                                       r->r12, r->r13, r->r14, r->r15 };
+    static const char *const n64[16] = { "RAX", "RBX", "RCX", "RDX", "RSI", "RDI",
+                                         "RBP", "RSP", "R8 ", "R9 ", "R10", "R11",
+                                         "R12", "R13", "R14", "R15" };
+    static const char *const n32[8] = { "EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP",
+                                        "ESP" };
+
+    for (unsigned i = 0; i < (wide ? 16u : 8u); i++) {
+        if (wide)
+            g_string_append_printf(out, "%s=%016llx", n64[i], v[i]);
+        else
+            g_string_append_printf(out, "%s=%08x", n32[i], (uint32_t)v[i]);
+        g_string_append_c(out, i % 4 == 3 ? '\n' : ' ');
+    }
+}
+
+/* QEMU's x86_cpu_dump_state() without the FPU part: 64-bit widths when the
+ * CPU is in long mode with a 64-bit CS, 32-bit ones otherwise. */
 bool kvm_x86_dump_state(int fd, GString *out, GError **errp)
 {
     static const char *const segnames[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
@@ -195,7 +224,8 @@ bool kvm_x86_dump_state(int fd, GString *out, GError **errp)
     struct kvm_mp_state mp = { 0 };
     struct kvm_vcpu_events ev = { 0 };
     struct kvm_debugregs dr = { 0 };
-    bool lma;
+    unsigned long long fl;
+    bool lma, wide;
 
     if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0) {
         error_setg_errno(errp, errno, "cannot read the vCPU registers");
@@ -205,34 +235,42 @@ bool kvm_x86_dump_state(int fd, GString *out, GError **errp)
     ioctl(fd, KVM_GET_VCPU_EVENTS, &ev);
     ioctl(fd, KVM_GET_DEBUGREGS, &dr);
     lma = s.efer & (1u << 10);
-    g_string_append_printf(out,
-                           "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
-                           "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
-                           "R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
-                           "R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
-                           "RIP=%016llx RFL=%08llx [%c%c%c%c%c%c%c] CPL=%d II=%d A20=1 SMM=0 "
-                           "HLT=%d\n",
-                           r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9,
-                           r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags,
-                           r.rflags & 0x400 ? 'D' : '-', r.rflags & 0x800 ? 'O' : '-',
-                           r.rflags & 0x80 ? 'S' : '-', r.rflags & 0x40 ? 'Z' : '-',
-                           r.rflags & 0x10 ? 'A' : '-', r.rflags & 0x4 ? 'P' : '-',
-                           r.rflags & 0x1 ? 'C' : '-', s.ss.dpl,
+    wide = lma && s.cs.l;
+    fl = r.rflags;
+    kvm_x86_dump_gprs(out, &r, wide);
+    if (wide)
+        g_string_append_printf(out, "RIP=%016llx RFL=%08x", r.rip, (uint32_t)fl);
+    else
+        g_string_append_printf(out, "EIP=%08x EFL=%08x", (uint32_t)r.rip, (uint32_t)fl);
+    g_string_append_printf(out, " [%c%c%c%c%c%c%c] CPL=%d II=%d A20=1 SMM=0 HLT=%d\n",
+                           fl & 0x400 ? 'D' : '-', fl & 0x800 ? 'O' : '-',
+                           fl & 0x80 ? 'S' : '-', fl & 0x40 ? 'Z' : '-', fl & 0x10 ? 'A' : '-',
+                           fl & 0x4 ? 'P' : '-', fl & 0x1 ? 'C' : '-', s.ss.dpl,
                            ev.interrupt.shadow ? 1 : 0, mp.mp_state == KVM_MP_STATE_HALTED);
     const struct kvm_segment *segs[6] = { &s.es, &s.cs, &s.ss, &s.ds, &s.fs, &s.gs };
     for (unsigned i = 0; i < 6; i++)
-        kvm_x86_dump_seg(out, segnames[i], segs[i], lma);
-    kvm_x86_dump_seg(out, "LDT", &s.ldt, lma);
-    kvm_x86_dump_seg(out, "TR", &s.tr, lma);
-    g_string_append_printf(out,
-                           "GDT=     %016llx %08x\n"
-                           "IDT=     %016llx %08x\n"
-                           "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx\n"
-                           "DR0=%016llx DR1=%016llx DR2=%016llx DR3=%016llx\n"
-                           "DR6=%016llx DR7=%016llx\n"
-                           "EFER=%016llx\n",
-                           s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit, s.cr0, s.cr2,
-                           s.cr3, s.cr4, dr.db[0], dr.db[1], dr.db[2], dr.db[3], dr.dr6, dr.dr7,
-                           s.efer);
+        kvm_x86_dump_seg(out, segnames[i], segs[i], lma, wide);
+    kvm_x86_dump_seg(out, "LDT", &s.ldt, lma, wide);
+    kvm_x86_dump_seg(out, "TR", &s.tr, lma, wide);
+    if (wide)
+        g_string_append_printf(out,
+                               "GDT=     %016llx %08x\nIDT=     %016llx %08x\n"
+                               "CR0=%08x CR2=%016llx CR3=%016llx CR4=%08x\n"
+                               "DR0=%016llx DR1=%016llx DR2=%016llx DR3=%016llx \n"
+                               "DR6=%016llx DR7=%016llx\n",
+                               s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit, (uint32_t)s.cr0,
+                               s.cr2, s.cr3, (uint32_t)s.cr4, dr.db[0], dr.db[1], dr.db[2],
+                               dr.db[3], dr.dr6, dr.dr7);
+    else
+        g_string_append_printf(out,
+                               "GDT=     %08x %08x\nIDT=     %08x %08x\n"
+                               "CR0=%08x CR2=%08x CR3=%08x CR4=%08x\n"
+                               "DR0=%08x DR1=%08x DR2=%08x DR3=%08x \nDR6=%08x DR7=%08x\n",
+                               (uint32_t)s.gdt.base, s.gdt.limit, (uint32_t)s.idt.base,
+                               s.idt.limit, (uint32_t)s.cr0, (uint32_t)s.cr2, (uint32_t)s.cr3,
+                               (uint32_t)s.cr4, (uint32_t)dr.db[0], (uint32_t)dr.db[1],
+                               (uint32_t)dr.db[2], (uint32_t)dr.db[3], (uint32_t)dr.dr6,
+                               (uint32_t)dr.dr7);
+    g_string_append_printf(out, "EFER=%016llx\n", s.efer);
     return true;
 }

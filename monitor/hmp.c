@@ -13,9 +13,9 @@ static bool hmp_is_info(const struct mon_cmd *c)
 
 static void hmp_help_line(const struct mon_cmd *c, GString *out)
 {
-    g_autofree char *left = g_strdup_printf("%s%s%s", c->hmp, c->hmp_usage ? " " : "",
-                                            c->hmp_usage ? c->hmp_usage : "");
-    g_string_append_printf(out, "%-32s -- %s\n", left, c->help);
+    /* QEMU's help_cmd_dump_one(): "name params -- help", no padding */
+    g_string_append_printf(out, "%s %s -- %s\n", c->hmp, c->hmp_usage ? c->hmp_usage : "",
+                           c->help);
 }
 
 void hmp_print_help(const struct mon_cmd *table, const char *which, GString *out)
@@ -35,8 +35,8 @@ void hmp_print_help(const struct mon_cmd *table, const char *which, GString *out
             hmp_help_line(c, out);
     }
     if (!infos)
-        g_string_append_printf(out, "%-32s -- %s\n", "info [subcommand]",
-                               "show various information about the system state");
+        g_string_append(out, "info [subcommand] -- show various information about the system "
+                             "state\n");
 }
 
 static void hmp_print_result(struct mon_ctx *ctx, const struct mon_cmd *cmd, JsonNode *ret,

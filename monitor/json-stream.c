@@ -28,14 +28,32 @@ static bool json_stream_is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* A bare JSON scalar (true, false, null, a number) is a complete value. */
+static bool json_stream_is_scalar(const char *tok)
+{
+    char *end;
+
+    if (!strcmp(tok, "true") || !strcmp(tok, "false") || !strcmp(tok, "null"))
+        return true;
+    if (!(g_ascii_isdigit(tok[0]) || (tok[0] == '-' && g_ascii_isdigit(tok[1]))))
+        return false;
+    g_ascii_strtod(tok, &end);
+    return *end == 0;
+}
+
+/* A top-level run of non-bracket characters ended. */
 static void json_stream_end_garbage(struct json_stream *js)
 {
-    g_autofree char *msg = g_strdup_printf("JSON parse error, invalid literal '%.40s'",
-                                           js->buf->str);
+    g_autofree char *msg = NULL;
 
     js->garbage = false;
+    if (js->buf->len < JSON_STREAM_TOKEN_MAX && json_stream_is_scalar(js->buf->str)) {
+        js->emit(js->opaque, js->buf->str, NULL);
+    } else {
+        msg = g_strdup_printf("JSON parse error, invalid literal '%.40s'", js->buf->str);
+        js->emit(js->opaque, NULL, msg);
+    }
     g_string_truncate(js->buf, 0);
-    js->emit(js->opaque, NULL, msg);
 }
 
 /* One byte inside a message (depth > 0). */
@@ -64,7 +82,7 @@ static void json_stream_overflow_byte(struct json_stream *js, char c)
 {
     /* Track brackets only, to find the end of the message being dropped. */
     json_stream_in_message(js, c);
-    if (js->depth == 0) {
+    if (js->depth == 0 && !js->in_string) {
         js->overflow = false;
         js->in_string = js->escape = false;
         g_string_truncate(js->buf, 0);
@@ -82,13 +100,13 @@ static void json_stream_byte(struct json_stream *js, char c)
         if (js->garbage && (json_stream_is_space(c) || c == '{' || c == '['))
             json_stream_end_garbage(js);
         if (js->garbage) {
-            if (js->buf->len < 64)
+            if (js->buf->len < JSON_STREAM_TOKEN_MAX)
                 g_string_append_c(js->buf, c);
             return;
         }
-        if (json_stream_is_space(c))
+        if (json_stream_is_space(c) && !js->in_string)
             return;
-        if (c != '{' && c != '[') {
+        if (c != '{' && c != '[' && c != '"' && !js->in_string) {
             js->garbage = true;
             g_string_append_c(js->buf, c);
             return;
@@ -101,7 +119,8 @@ static void json_stream_byte(struct json_stream *js, char c)
         g_string_truncate(js->buf, 0);
         return;
     }
-    if (js->depth == 0) {
+    /* A closing bracket at depth 0, or the end of a top-level string. */
+    if (js->depth == 0 && !js->in_string) {
         js->emit(js->opaque, js->buf->str, NULL);
         g_string_truncate(js->buf, 0);
     }

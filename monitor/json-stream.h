@@ -4,9 +4,12 @@
  * message over many writes, with any whitespace between them.
  *
  * A message ends when the brackets opened by its first '{' or '[' close
- * (outside strings).  Anything else at the top level (a bare number,
- * garbage) is reported as a bad message up to the next whitespace or
- * bracket.  Limits keep hostile input bounded: a message over
+ * (outside strings), or when a top-level string closes.  A bare top-level
+ * token (up to the next whitespace or bracket) is a message when it is a
+ * JSON scalar (true, 42, ...) and is reported as garbage otherwise, so the
+ * QMP layer answers "QMP input must be a JSON object" for scalars as QEMU
+ * does.  1 MiB per message keeps json-glib's tree of one request small
+ * (QEMU allows more, but no QMP request comes near it).  Limits keep hostile input bounded: a message over
  * JSON_STREAM_MAX_BYTES or nested deeper than JSON_STREAM_MAX_DEPTH is
  * reported once and skipped to its end.
  */
@@ -17,7 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define JSON_STREAM_MAX_BYTES (16u << 20)
+#define JSON_STREAM_MAX_BYTES (1u << 20)
+#define JSON_STREAM_TOKEN_MAX 64 /* a bare top-level token longer than this is garbage */
 #define JSON_STREAM_MAX_DEPTH 1024
 
 /* @text is a complete value (NUL-terminated), or NULL with @error set. */

@@ -79,8 +79,7 @@ static void json_writer_object(GString *out, JsonObject *o, bool pretty, unsigne
         if (l->next)
             g_string_append(out, pretty ? "," : ", ");
     }
-    if (members)
-        json_writer_newline(out, pretty, depth);
+    json_writer_newline(out, pretty, depth); /* QEMU: even for {} */
     g_string_append_c(out, '}');
     g_list_free(members);
 }
@@ -96,8 +95,7 @@ static void json_writer_array(GString *out, JsonArray *a, bool pretty, unsigned 
         if (i + 1 < n)
             g_string_append(out, pretty ? "," : ", ");
     }
-    if (n)
-        json_writer_newline(out, pretty, depth);
+    json_writer_newline(out, pretty, depth);
     g_string_append_c(out, ']');
 }
 

@@ -2,7 +2,8 @@
  * JSON text the way QEMU's QMP writes it: `{"return": {}, "id": 1}` with a
  * space after ':' and ',', strings escaped to pure ASCII (\uXXXX, surrogate
  * pairs above U+FFFF), members in insertion order.  Pretty output indents by
- * four spaces, one member per line, as QEMU's pretty=on monitors do.
+ * four spaces, one member per line, and breaks the line before every closing
+ * bracket (so {} is "{\n}"), as QEMU's pretty=on monitors do.
  *
  * json-glib parses and holds the values; only the text form is ours, so a
  * client that matches QEMU's output byte for byte sees the same bytes.

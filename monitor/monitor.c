@@ -1,6 +1,7 @@
 #include "monitor/monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <poll.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 /* How long monitors_free() keeps trying to deliver queued output (the reply
  * to "quit", the SHUTDOWN event) to clients that are slow to read. */
 #define MONITOR_FLUSH_MS 2000
+#define MONITOR_ACCEPT_RETRY_MS 100
 
 struct mon_endpoint {
     struct monitors *mons;
@@ -25,6 +27,7 @@ struct mon_endpoint {
     char *what;       /* "unix:/tmp/q", for messages */
     int listen_fd;
     GSource *listen_watch;
+    GSource *retry;   /* accept failed for lack of descriptors: try later */
     unsigned nclients;
     unsigned accepted; /* clients ever taken, for the startup wait */
 };
@@ -33,6 +36,7 @@ struct mon_client {
     struct mon_endpoint *ep;
     int in_fd, out_fd;
     bool socket;
+    int stdout_flags; /* stdio: stdout's file flags before we made it non-blocking */
     bool dead;
     GSource *in_watch, *out_watch;
     GByteArray *out;
@@ -94,6 +98,8 @@ static void mon_client_close(struct mon_client *c)
     mon_drop_source(&c->out_watch);
     if (c->socket)
         close(c->in_fd);
+    else
+        fcntl(STDOUT_FILENO, F_SETFL, c->stdout_flags);
     c->in_fd = c->out_fd = -1;
     g_ptr_array_remove(m->clients, c);
     g_ptr_array_add(m->dead, c);
@@ -220,7 +226,8 @@ static void mon_client_watch_input(struct mon_client *c)
     g_source_attach(c->in_watch, c->ep->mons->vm->loop.ctx);
 }
 
-static void mon_client_new(struct mon_endpoint *ep, int in_fd, int out_fd, bool socket)
+static struct mon_client *mon_client_new(struct mon_endpoint *ep, int in_fd, int out_fd,
+                                         bool socket)
 {
     struct monitors *m = ep->mons;
     struct mon_client *c = g_new0(struct mon_client, 1);
@@ -241,6 +248,17 @@ static void mon_client_new(struct mon_endpoint *ep, int in_fd, int out_fd, bool 
         hmp_session_greet(&c->hmp);
     }
     mon_client_watch_input(c);
+    return c;
+}
+
+static gboolean mon_endpoint_retry(gpointer opaque)
+{
+    struct mon_endpoint *ep = opaque;
+
+    g_source_unref(ep->retry);
+    ep->retry = NULL;
+    mon_endpoint_watch_listen(ep);
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean mon_endpoint_acceptable(gint fd, GIOCondition cond, gpointer opaque)
@@ -251,6 +269,17 @@ static gboolean mon_endpoint_acceptable(gint fd, GIOCondition cond, gpointer opa
     while (ep->nclients < MONITOR_MAX_CLIENTS) {
         int c = sock_accept(fd);
 
+        if (c < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                      errno == ENOMEM)) {
+            /* The pending client stays pending, so the socket stays
+             * readable: back off instead of spinning. */
+            g_source_unref(ep->listen_watch);
+            ep->listen_watch = NULL;
+            ep->retry = g_timeout_source_new(MONITOR_ACCEPT_RETRY_MS);
+            g_source_set_callback(ep->retry, mon_endpoint_retry, ep, NULL);
+            g_source_attach(ep->retry, ep->mons->vm->loop.ctx);
+            return G_SOURCE_REMOVE;
+        }
         if (c < 0)
             return G_SOURCE_CONTINUE;
         mon_client_new(ep, c, c, true);
@@ -263,7 +292,8 @@ static gboolean mon_endpoint_acceptable(gint fd, GIOCondition cond, gpointer opa
 
 static void mon_endpoint_watch_listen(struct mon_endpoint *ep)
 {
-    if (ep->listen_fd < 0 || ep->listen_watch || ep->nclients >= MONITOR_MAX_CLIENTS)
+    if (ep->listen_fd < 0 || ep->listen_watch || ep->retry ||
+        ep->nclients >= MONITOR_MAX_CLIENTS)
         return;
     ep->listen_watch = g_unix_fd_source_new(ep->listen_fd, G_IO_IN);
     g_source_set_callback(ep->listen_watch,
@@ -274,6 +304,7 @@ static void mon_endpoint_watch_listen(struct mon_endpoint *ep)
 static void mon_endpoint_free(struct mon_endpoint *ep)
 {
     mon_drop_source(&ep->listen_watch);
+    mon_drop_source(&ep->retry);
     if (ep->listen_fd >= 0) {
         close(ep->listen_fd);
         if (ep->addr.kind == SOCK_UNIX)
@@ -289,7 +320,9 @@ static bool mon_endpoint_open(struct mon_endpoint *ep, GError **errp)
     int fd;
 
     if (ep->stdio) {
-        mon_client_new(ep, STDIN_FILENO, STDOUT_FILENO, false);
+        struct mon_client *c = mon_client_new(ep, STDIN_FILENO, STDOUT_FILENO, false);
+        c->stdout_flags = fcntl(STDOUT_FILENO, F_GETFL);
+        fcntl(STDOUT_FILENO, F_SETFL, c->stdout_flags | O_NONBLOCK);
         return true;
     }
     if (ep->server) {

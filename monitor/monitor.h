@@ -16,7 +16,8 @@
  * signals still work) for a first client on that endpoint.
  *
  * Output never blocks the main loop: each client has a queue flushed when
- * its socket is writable.  A client whose queue passes MONITOR_OUT_THROTTLE
+ * its socket is writable (a stdio monitor's stdout is made non-blocking
+ * for the monitor's life and restored after).  A client whose queue passes MONITOR_OUT_THROTTLE
  * is not read from until it drains (a client that sends requests but never
  * reads replies stalls only itself); past MONITOR_OUT_MAX it is dropped.
  * Events go to every negotiated QMP client.
@@ -34,7 +35,7 @@
 
 #define MONITOR_MAX_CLIENTS 64
 #define MONITOR_OUT_THROTTLE (1u << 20)
-#define MONITOR_OUT_MAX (64u << 20)
+#define MONITOR_OUT_MAX (4u << 20)
 
 struct vm;
 struct monitors;

@@ -208,8 +208,9 @@ static bool qmp_cont(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GErr
 static bool qmp_system_reset(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
                              GError **errp)
 {
-    (void)args, (void)ret;
-    return vm_reset(ctx->vm, errp);
+    (void)args, (void)ret, (void)errp;
+    vm_request_reset(ctx->vm);
+    return true;
 }
 
 /* Tern's machine has no ACPI, so there is no power button to press: the
@@ -220,7 +221,7 @@ static bool qmp_system_powerdown(struct mon_ctx *ctx, JsonObject *args, JsonNode
                                  GError **errp)
 {
     (void)args, (void)ret, (void)errp;
-    vm_emit_event(ctx->vm, "POWERDOWN", NULL);
+    vm_request_powerdown(ctx->vm);
     return true;
 }
 
@@ -249,7 +250,14 @@ static bool qmp_human_monitor_command(struct mon_ctx *ctx, JsonObject *args, Jso
         hmp_ctx.cpu_index = i;
     }
     hmp_execute(&hmp_ctx, json_object_get_string_member(args, "command-line"), out);
-    *ret = json_node_init_string(json_node_alloc(), out->str);
+    /* QEMU's monitor writes "\r\n" here too. */
+    g_autoptr(GString) crlf = g_string_sized_new(out->len + 16);
+    for (const char *p = out->str; *p; p++) {
+        if (*p == '\n')
+            g_string_append_c(crlf, '\r');
+        g_string_append_c(crlf, *p);
+    }
+    *ret = json_node_init_string(json_node_alloc(), crlf->str);
     return true;
 }
 
@@ -279,6 +287,8 @@ static bool hmp_info_registers(struct mon_ctx *ctx, JsonObject *args, JsonNode *
      * moment it takes, without a run-state change or events. */
     if (running)
         cpus_pause(&vm->cpus);
+    /* A pause a vCPU asked for (reset, exit) must survive this one. */
+    running = running && !vm->request_posted;
     for (unsigned i = 0; ok && i < vm->cpus.n; i++) {
         if (!all && i != ctx->cpu_index)
             continue;

@@ -96,12 +96,11 @@ static bool qmp_capabilities(struct qmp_session *s, JsonObject *args, GError **e
                               ? json_node_get_string(n) : NULL;
 
         if (cap && !strcmp(cap, "oob")) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                        "This monitor does not support Out-Of-Band (OOB)");
+            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC, "Capability oob not available");
             return false;
         }
         g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC,
-                    "Parameter 'enable' does not accept value '%.64s'", cap ? cap : "");
+                    "Parameter 'enable[%u]' does not accept value '%.64s'", i, cap ? cap : "");
         return false;
     }
     s->negotiated = true;

@@ -413,8 +413,30 @@ fail:
     return false;
 }
 
+/* Two listeners on one address would steal each other's socket. */
+static bool options_check_address_unique(struct options *o, unsigned i, GError **errp)
+{
+    struct monitor_config *m = o->monitors->pdata[i];
+    g_autofree char *a = NULL;
+
+    if (m->stdio)
+        return true;
+    a = sock_addr_to_str(&m->addr);
+    for (unsigned j = 0; j < i; j++) {
+        struct monitor_config *p = o->monitors->pdata[j];
+        g_autofree char *b = p->stdio ? NULL : sock_addr_to_str(&p->addr);
+
+        if (b && !strcmp(a, b)) {
+            error_setg(errp, "%s is used by two monitors", a);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool options_resolve_monitors(struct options *o, GError **errp)
 {
+    g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
     unsigned on_stdio = 0;
 
     for (unsigned i = 0; i < o->monitors->len; i++) {
@@ -426,11 +448,17 @@ static bool options_resolve_monitors(struct options *o, GError **errp)
                 error_setg(errp, "-mon %s: chardev '%s' not found", m->spec, m->spec);
                 return false;
             }
+            if (!g_hash_table_add(used, c->spec)) {
+                error_setg(errp, "-mon %s: chardev '%s' is already in use", m->spec, m->spec);
+                return false;
+            }
             m->stdio = c->stdio;
             m->server = c->server;
             m->wait = c->wait;
             sock_addr_copy(&m->addr, &c->addr);
         }
+        if (!options_check_address_unique(o, i, errp))
+            return false;
         on_stdio += m->stdio;
     }
     if (on_stdio > 1) {

@@ -52,17 +52,21 @@ static gboolean vm_handle_requests(gpointer opaque)
         return G_SOURCE_REMOVE;
     }
     if (vm->reset_requested) {
-        vm->reset_requested = false;
+        bool guest = !vm->reset_by_host;
+        const char *reason = guest ? "guest-reset" : "host-qmp-system-reset";
+
+        vm->reset_requested = vm->reset_by_host = false;
         cpus_pause(&vm->cpus);
         if (vm->no_reboot) {
+            /* QEMU: with -no-reboot every reset request becomes a shutdown. */
             runstate_set(&vm->runstate, RUNSTATE_SHUTDOWN, NULL);
-            vm_emit_event(vm, "SHUTDOWN", vm_event_reason(true, "guest-reset"));
+            vm_emit_event(vm, "SHUTDOWN", vm_event_reason(guest, reason));
             vm->exit_requested = true;
             vm->exit_status = 0;
             main_loop_quit(&vm->loop);
             return G_SOURCE_REMOVE;
         }
-        if (!vm_system_reset(vm, true, &err)) {
+        if (!vm_system_reset(vm, guest, &err)) {
             fprintf(stderr, "tern: system reset failed: %s\n", err->message);
             vm->exit_requested = true;
             vm->exit_status = 1;
@@ -292,10 +296,22 @@ bool vm_pause(struct vm *vm, GError **errp)
     return true;
 }
 
-bool vm_reset(struct vm *vm, GError **errp)
+void vm_request_reset(struct vm *vm)
 {
-    cpus_pause(&vm->cpus);
-    return vm_system_reset(vm, false, errp);
+    vm->reset_requested = true;
+    vm->reset_by_host = true;
+    vm_post_request(vm);
+}
+
+static gboolean vm_emit_powerdown(gpointer opaque)
+{
+    vm_emit_event(opaque, "POWERDOWN", NULL);
+    return G_SOURCE_REMOVE;
+}
+
+void vm_request_powerdown(struct vm *vm)
+{
+    main_loop_post(&vm->loop, vm_emit_powerdown, vm);
 }
 
 void vm_quit(struct vm *vm, const char *reason)

@@ -50,6 +50,7 @@ struct vm {
 
     /* Requests from vCPU threads, handled on the main thread (VM lock). */
     bool reset_requested;
+    bool reset_by_host; /* the pending reset came from the monitor */
     bool exit_requested;
     bool request_posted;
     const char *shutdown_reason; /* SHUTDOWN event still to send (static string) */
@@ -83,8 +84,12 @@ char *vm_dump_vmstate(const char *machine_type, GError **errp);
 /* System reset: devices, vCPUs, boot data.  vCPUs paused, lock held.
  * @guest: the guest asked for it (RESET event data). */
 bool vm_system_reset(struct vm *vm, bool guest, GError **errp);
-/* Monitor "system_reset": pause, reset, run again if it was running. */
-bool vm_reset(struct vm *vm, GError **errp);
+/* Monitor "system_reset": done from the main loop after the reply, as in
+ * QEMU (RESET event, or SHUTDOWN with -no-reboot).  Lock held. */
+void vm_request_reset(struct vm *vm);
+/* Monitor "system_powerdown": the POWERDOWN event, after the reply.  No ACPI,
+ * so the guest is not told. */
+void vm_request_powerdown(struct vm *vm);
 /* Monitor "quit": end the main loop with status 0; the SHUTDOWN event
  * follows from the main loop.  @reason: a static string. */
 void vm_quit(struct vm *vm, const char *reason);

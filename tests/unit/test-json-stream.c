@@ -79,11 +79,13 @@ static void test_garbage_between_messages(void)
 
     seen_init(&s, &js);
     json_stream_feed(&js, in, strlen(in));
-    g_assert_cmpuint(s.msgs->len, ==, 2);
-    g_assert_cmpuint(s.errors->len, ==, 3);
+    /* 42 is a complete (non-object) value; hello and nonsense are not JSON */
+    g_assert_cmpuint(s.msgs->len, ==, 3);
+    g_assert_cmpuint(s.errors->len, ==, 2);
     g_assert_cmpstr(g_ptr_array_index(s.errors, 0), ==,
                     "JSON parse error, invalid literal 'hello'");
-    g_assert_cmpstr(g_ptr_array_index(s.msgs, 1), ==, "{\"execute\":\"b\"}");
+    g_assert_cmpstr(g_ptr_array_index(s.msgs, 0), ==, "42");
+    g_assert_cmpstr(g_ptr_array_index(s.msgs, 2), ==, "{\"execute\":\"b\"}");
     seen_clear(&s, &js);
 }
 
@@ -147,12 +149,30 @@ static void test_reset_drops_partial(void)
     seen_clear(&s, &js);
 }
 
+/* A top-level string is one value, brackets inside it included. */
+static void test_top_level_string(void)
+{
+    struct json_stream js;
+    struct seen s;
+    static const char in[] = "\"{\" \"a\\\"[\"{\"x\":1}";
+
+    seen_init(&s, &js);
+    json_stream_feed(&js, in, strlen(in));
+    g_assert_cmpuint(s.errors->len, ==, 0);
+    g_assert_cmpuint(s.msgs->len, ==, 3);
+    g_assert_cmpstr(g_ptr_array_index(s.msgs, 0), ==, "\"{\"");
+    g_assert_cmpstr(g_ptr_array_index(s.msgs, 1), ==, "\"a\\\"[\"");
+    g_assert_cmpstr(g_ptr_array_index(s.msgs, 2), ==, "{\"x\":1}");
+    seen_clear(&s, &js);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/json-stream/split-and-merged", test_split_and_merged);
     g_test_add_func("/json-stream/byte-by-byte", test_byte_by_byte);
     g_test_add_func("/json-stream/garbage", test_garbage_between_messages);
+    g_test_add_func("/json-stream/top-level-string", test_top_level_string);
     g_test_add_func("/json-stream/huge-garbage-line", test_huge_garbage_line);
     g_test_add_func("/json-stream/too-deep-too-big", test_too_deep_and_too_big);
     g_test_add_func("/json-stream/reset", test_reset_drops_partial);

@@ -204,8 +204,8 @@ static void test_qmp_negotiation(void)
     g_assert_true(g_str_has_prefix(unknown, "{\"error\": {\"class\": \"CommandNotFound\", "
                                             "\"desc\": \"Expecting capabilities"));
     g_assert_cmpstr(oob, ==,
-                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"This monitor does "
-                    "not support Out-Of-Band (OOB)\"}}\r\n");
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Capability oob not "
+                    "available\"}}\r\n");
     g_assert_cmpstr(twice, ==,
                     "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"Capabilities "
                     "negotiation is already complete, command ignored\"}, \"id\": \"n\"}\r\n");
@@ -245,6 +245,12 @@ static void test_qmp_requests(void)
           "is unexpected\"}}" },
         { "{\"execute\": \"echo\",,}",
           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, " },
+        { "42 ",
+          "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must be a JSON "
+          "object\"}}" },
+        { "\"{\"",
+          "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input must be a JSON "
+          "object\"}}" },
         { "nonsense ",
           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid "
           "literal 'nonsense'\"}}" },
@@ -299,7 +305,7 @@ static void test_json_writer(void)
     g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), o);
     g_autofree char *compact = json_writer_to_string(n, false);
     g_autofree char *pretty = NULL;
-    g_autoptr(JsonObject) small = parse_object("{\"x\": [1], \"y\": {\"z\": 2}}");
+    g_autoptr(JsonObject) small = parse_object("{\"x\": [1], \"y\": {\"z\": 2}, \"e\": {}}");
     g_autoptr(JsonNode) sn = json_node_init_object(json_node_alloc(), small);
 
     g_assert_cmpstr(compact, ==,
@@ -308,7 +314,7 @@ static void test_json_writer(void)
     pretty = json_writer_to_string(sn, true);
     g_assert_cmpstr(pretty, ==,
                     "{\n    \"x\": [\n        1\n    ],\n    \"y\": {\n        \"z\": 2\n"
-                    "    }\n}");
+                    "    },\n    \"e\": {\n    }\n}");
 }
 
 /* ---- HMP ---- */
@@ -377,7 +383,7 @@ static void test_hmp_session(void)
         "unknown command: 'nope'\r\n(tern) "
         "Error: Device 'x' not found\r\n(tern) "
         "Error: a Tern error\r\n(tern) "
-        "info text                        -- some text\r\n(tern) "
+        "info text  -- some text\r\n(tern) "
         "unknown command: 'info bogus'\r\n(tern) ";
 
     g_assert_cmpstr(whole, ==, expect);

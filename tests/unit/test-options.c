@@ -193,6 +193,13 @@ static void test_monitors(void)
         g_test_message("%s %s: %s", bad[i][0], bad[i][1], e->message);
         g_assert_nonnull(strstr(e->message, bad[i][2]));
     }
+    g_autoptr(GError) e3 = NULL;
+    g_assert_false(parse(&o, &e3, "-chardev", "stdio,id=a", "-mon", "a", "-mon", "a", NULL));
+    g_assert_nonnull(strstr(e3->message, "chardev 'a' is already in use"));
+    g_autoptr(GError) e4 = NULL;
+    g_assert_false(parse(&o, &e4, "-qmp", "unix:/tmp/s,server", "-monitor", "unix:/tmp/s,server",
+                         NULL));
+    g_assert_nonnull(strstr(e4->message, "unix:/tmp/s is used by two monitors"));
     g_autoptr(GError) e2 = NULL;
     g_assert_false(parse(&o, &e2, "-chardev", "stdio,id=a", "-chardev", "stdio,id=a", NULL));
     g_assert_nonnull(strstr(e2->message, "duplicate chardev id 'a'"));
