@@ -1,8 +1,9 @@
 /*
  * The destination the stream-loader fuzzer attacks, and the seed streams it
  * starts from: the tern-1.0 machine's real device sections (through
- * machine_register_vmstate) plus an iterative "ram"-like handler whose
- * records carry lengths and offsets the loader must check.
+ * machine_register_vmstate) plus the real "ram" handler (migration/ram.c)
+ * over a small RAM block, whose records carry lengths and offsets the
+ * loader must check.
  */
 #ifndef TESTS_FUZZ_LOADVM_FIXTURE_H
 #define TESTS_FUZZ_LOADVM_FIXTURE_H
@@ -10,6 +11,7 @@
 #include <glib.h>
 
 #include "hw/x86/machine.h"
+#include "migration/ram.h"
 #include "migration/savevm.h"
 
 #define FIXTURE_RAM_SIZE (64 * 1024)
@@ -17,9 +19,8 @@
 struct fixture {
     struct savevm sv;
     struct machine machine;
-    uint8_t ram[FIXTURE_RAM_SIZE];
-    uint32_t pages_sent;  /* source side */
-    bool setup_done;
+    struct ram_state rs;
+    uint8_t *ram; /* FIXTURE_RAM_SIZE bytes */
 };
 
 void fixture_init(struct fixture *fx);

@@ -1,0 +1,473 @@
+#include "migration/ram.h"
+
+#include <string.h>
+
+#include "util/error.h"
+#include "util/size.h"
+
+#define BITS_PER_LONG (8 * sizeof(unsigned long))
+#define PAGE_MASK (~(uint64_t)(RAM_PAGE_SIZE - 1))
+
+static uint64_t ram_block_pages(const struct ram_block *b)
+{
+    return b->length / RAM_PAGE_SIZE;
+}
+
+static size_t ram_bitmap_words(const struct ram_block *b)
+{
+    return (ram_block_pages(b) + BITS_PER_LONG - 1) / BITS_PER_LONG;
+}
+
+void ram_state_init(struct ram_state *rs, ram_sync_fn sync, void *sync_opaque)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->sync = sync;
+    rs->sync_opaque = sync_opaque;
+    g_mutex_init(&rs->dirty_lock);
+}
+
+void ram_state_destroy(struct ram_state *rs)
+{
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        g_free(rs->blocks[i].dirty);
+    g_mutex_clear(&rs->dirty_lock);
+}
+
+bool ram_add_block(struct ram_state *rs, const char *idstr, void *host, uint64_t length,
+                   GError **errp)
+{
+    struct ram_block *b;
+
+    if (rs->nblocks == RAM_MAX_BLOCKS || strlen(idstr) > 255 || length % RAM_PAGE_SIZE) {
+        error_setg(errp, "RAM block '%s': too many blocks, name too long or length not "
+                         "page-aligned", idstr);
+        return false;
+    }
+    b = &rs->blocks[rs->nblocks++];
+    g_strlcpy(b->idstr, idstr, sizeof(b->idstr));
+    b->host = host;
+    b->length = length;
+    b->dirty = g_new0(unsigned long, ram_bitmap_words(b));
+    rs->total += length;
+    return true;
+}
+
+static bool ram_test_and_clear(struct ram_block *b, uint64_t page)
+{
+    unsigned long mask = 1ul << (page % BITS_PER_LONG);
+    unsigned long *w = &b->dirty[page / BITS_PER_LONG];
+
+    if (!(*w & mask))
+        return false;
+    *w &= ~mask;
+    return true;
+}
+
+void ram_set_dirty_page(struct ram_state *rs, unsigned block, uint64_t page)
+{
+    struct ram_block *b = &rs->blocks[block];
+
+    if (page < ram_block_pages(b))
+        b->dirty[page / BITS_PER_LONG] |= 1ul << (page % BITS_PER_LONG);
+}
+
+static void ram_recount(struct ram_state *rs)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < rs->nblocks; i++) {
+        const struct ram_block *b = &rs->blocks[i];
+        for (size_t w = 0; w < ram_bitmap_words(b); w++)
+            n += __builtin_popcountl(b->dirty[w]);
+    }
+    rs->ndirty = n;
+}
+
+void ram_mark_dirty(struct ram_state *rs, unsigned block, uint64_t offset, uint64_t len)
+{
+    struct ram_block *b;
+
+    if (block >= rs->nblocks || !len)
+        return;
+    b = &rs->blocks[block];
+    g_mutex_lock(&rs->dirty_lock);
+    for (uint64_t p = offset / RAM_PAGE_SIZE;
+         p <= (offset + len - 1) / RAM_PAGE_SIZE && p < ram_block_pages(b); p++) {
+        unsigned long mask = 1ul << (p % BITS_PER_LONG);
+        if (!(b->dirty[p / BITS_PER_LONG] & mask)) {
+            b->dirty[p / BITS_PER_LONG] |= mask;
+            rs->ndirty++;
+        }
+    }
+    g_mutex_unlock(&rs->dirty_lock);
+}
+
+static bool ram_sync(struct ram_state *rs, GError **errp)
+{
+    bool ok = true;
+    uint64_t before;
+
+    g_mutex_lock(&rs->dirty_lock);
+    before = rs->ndirty;
+    if (rs->sync)
+        ok = rs->sync(rs->sync_opaque, rs, errp);
+    ram_recount(rs);
+    rs->stats.dirty_sync_count++;
+    rs->stats.dirty_pages_last_sync = rs->ndirty - before;
+    g_mutex_unlock(&rs->dirty_lock);
+    return ok;
+}
+
+uint64_t ram_pending_bytes(struct ram_state *rs)
+{
+    uint64_t n;
+
+    g_mutex_lock(&rs->dirty_lock);
+    n = rs->ndirty;
+    g_mutex_unlock(&rs->dirty_lock);
+    return n * RAM_PAGE_SIZE;
+}
+
+bool ram_first_pass_done(const struct ram_state *rs)
+{
+    return rs->first_pass_done;
+}
+
+static bool ram_page_is_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+
+    for (unsigned i = 0; i < RAM_PAGE_SIZE / 8; i += 4) {
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
+            return false;
+    }
+    return true;
+}
+
+/* One page record: ZERO (9 bytes + name) or PAGE (4096 bytes + header). */
+static void ram_save_page(struct ram_state *rs, QEMUFile *f, const struct ram_block *b,
+                          uint64_t page)
+{
+    uint64_t offset = page * RAM_PAGE_SIZE;
+    const uint8_t *host = b->host + offset;
+    bool zero = ram_page_is_zero(host);
+    uint64_t flags = zero ? RAM_SAVE_FLAG_ZERO : RAM_SAVE_FLAG_PAGE;
+
+    if (b == rs->last_sent)
+        flags |= RAM_SAVE_FLAG_CONTINUE;
+    qemu_file_put_be64(f, offset | flags);
+    if (b != rs->last_sent)
+        qemu_file_put_str8(f, b->idstr);
+    rs->last_sent = b;
+    if (zero) {
+        qemu_file_put_byte(f, 0);
+        rs->stats.zero_pages++;
+    } else {
+        /* Live guest memory: a write after this copy is in the next sync. */
+        qemu_file_put_buffer_async(f, host, RAM_PAGE_SIZE);
+        rs->stats.normal_pages++;
+    }
+}
+
+/* The next marked page at or after the cursor, clearing its mark; false
+ * when the cursor reached the end of RAM (it then wraps). */
+static bool ram_next_dirty(struct ram_state *rs, struct ram_block **bp, uint64_t *page)
+{
+    bool found = false;
+
+    g_mutex_lock(&rs->dirty_lock);
+    while (rs->cur_block < rs->nblocks) {
+        struct ram_block *b = &rs->blocks[rs->cur_block];
+        uint64_t n = ram_block_pages(b);
+
+        while (rs->cur_page < n) {
+            unsigned long w = b->dirty[rs->cur_page / BITS_PER_LONG] >>
+                              (rs->cur_page % BITS_PER_LONG);
+            if (!w) { /* skip the rest of an empty word */
+                rs->cur_page = (rs->cur_page / BITS_PER_LONG + 1) * BITS_PER_LONG;
+                continue;
+            }
+            rs->cur_page += __builtin_ctzl(w);
+            if (rs->cur_page >= n)
+                break;
+            ram_test_and_clear(b, rs->cur_page);
+            rs->ndirty--;
+            *bp = b;
+            *page = rs->cur_page++;
+            found = true;
+            goto out;
+        }
+        rs->cur_block++;
+        rs->cur_page = 0;
+    }
+    /* End of RAM: wrap; the first wrap completes the first pass. */
+    rs->cur_block = 0;
+    rs->cur_page = 0;
+    rs->first_pass_done = true;
+out:
+    g_mutex_unlock(&rs->dirty_lock);
+    return found;
+}
+
+/* Send marked pages until the end of RAM or, with @limited, until the rate
+ * limit closes the window.  Returns true when the end of RAM was reached. */
+static bool ram_send(struct ram_state *rs, QEMUFile *f, bool limited)
+{
+    struct ram_block *b;
+    uint64_t page;
+
+    while (!limited || qemu_file_may_send(f)) {
+        if (qemu_file_get_error(f))
+            return false;
+        if (!ram_next_dirty(rs, &b, &page))
+            return true;
+        ram_save_page(rs, f, b, page);
+    }
+    return false;
+}
+
+static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
+{
+    struct ram_state *rs = opaque;
+
+    qemu_file_put_be64(f, rs->total | RAM_SAVE_FLAG_MEM_SIZE);
+    for (unsigned i = 0; i < rs->nblocks; i++) {
+        qemu_file_put_str8(f, rs->blocks[i].idstr);
+        qemu_file_put_be64(f, rs->blocks[i].length);
+    }
+    /* Start tracking, then mark everything: the first full pass. */
+    if (!ram_sync(rs, errp))
+        return false;
+    g_mutex_lock(&rs->dirty_lock);
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        for (uint64_t p = 0; p < ram_block_pages(&rs->blocks[i]); p++)
+            ram_set_dirty_page(rs, i, p);
+    ram_recount(rs);
+    g_mutex_unlock(&rs->dirty_lock);
+    rs->cur_block = 0;
+    rs->cur_page = 0;
+    rs->first_pass_done = false;
+    rs->last_sent = NULL;
+    memset(&rs->stats, 0, sizeof(rs->stats));
+    qemu_file_put_be64(f, RAM_SAVE_FLAG_EOS);
+    return true;
+}
+
+static int ram_save_iterate(QEMUFile *f, void *opaque, GError **errp)
+{
+    struct ram_state *rs = opaque;
+
+    rs->last_sent = NULL; /* a new section: name the block again */
+    ram_send(rs, f, true);
+    qemu_file_put_be64(f, RAM_SAVE_FLAG_EOS);
+    if (!qemu_file_take_error(f, errp))
+        return -1;
+    return rs->first_pass_done && ram_pending_bytes(rs) == 0;
+}
+
+static uint64_t ram_state_pending(void *opaque)
+{
+    struct ram_state *rs = opaque;
+    uint64_t pending = ram_pending_bytes(rs);
+
+    /* Only after the first full pass do fresh dirty pages matter: until
+     * then everything is still to come anyway. */
+    if (pending == 0 && rs->first_pass_done) {
+        if (!ram_sync(rs, NULL))
+            return UINT64_MAX; /* cannot know: never switch over on it */
+        pending = ram_pending_bytes(rs);
+    }
+    return pending;
+}
+
+static bool ram_save_complete(QEMUFile *f, void *opaque, GError **errp)
+{
+    struct ram_state *rs = opaque;
+
+    rs->last_sent = NULL;
+    if (!ram_sync(rs, errp))
+        return false;
+    /* Everything marked, whatever the cursor: finish this round, then the
+     * wrap covers what lies before the cursor. */
+    while (ram_pending_bytes(rs) && !qemu_file_get_error(f))
+        ram_send(rs, f, false);
+    qemu_file_put_be64(f, RAM_SAVE_FLAG_EOS);
+    return qemu_file_take_error(f, errp);
+}
+
+/* ---- receiver ---- */
+
+static const struct ram_block *ram_find_block(struct ram_state *rs, const char *idstr)
+{
+    for (unsigned i = 0; i < rs->nblocks; i++) {
+        if (!strcmp(rs->blocks[i].idstr, idstr))
+            return &rs->blocks[i];
+    }
+    return NULL;
+}
+
+static bool ram_load_mem_size(struct ram_state *rs, QEMUFile *f, uint64_t total, GError **errp)
+{
+    uint64_t seen = 0;
+    char idstr[256];
+
+    if (total != rs->total) {
+        g_autofree char *theirs = size_to_str(total);
+        g_autofree char *ours = size_to_str(rs->total);
+
+        error_setg(errp, "ram: the stream has %s of RAM, this VM %s (-m must match)", theirs,
+                   ours);
+        return false;
+    }
+    while (seen < total) {
+        const struct ram_block *b;
+        uint64_t len;
+
+        if (!qemu_file_get_str8(f, idstr))
+            break;
+        len = qemu_file_get_be64(f);
+        if (qemu_file_get_error(f))
+            break;
+        b = ram_find_block(rs, idstr);
+        if (!b) {
+            error_setg(errp, "ram: unknown RAM block '%s'", idstr);
+            return false;
+        }
+        if (len != b->length) {
+            error_setg(errp, "ram: block '%s' has %" G_GUINT64_FORMAT " bytes in the stream, %"
+                             G_GUINT64_FORMAT " here",
+                       idstr, len, b->length);
+            return false;
+        }
+        seen += len;
+    }
+    if (!qemu_file_take_error(f, errp))
+        return false;
+    if (seen != total) {
+        error_setg(errp, "ram: block lengths add up to more than MEM_SIZE");
+        return false;
+    }
+    rs->mem_size_seen = true;
+    return true;
+}
+
+/* The block of a ZERO/PAGE record and the host address of its page. */
+static uint8_t *ram_load_host(struct ram_state *rs, QEMUFile *f, uint64_t flags,
+                              uint64_t offset, GError **errp)
+{
+    const struct ram_block *b;
+    char idstr[256];
+
+    if (flags & RAM_SAVE_FLAG_CONTINUE) {
+        b = rs->last_loaded;
+        if (!b) {
+            error_setg(errp, "ram: CONTINUE record without a previous block");
+            return NULL;
+        }
+    } else {
+        if (!qemu_file_get_str8(f, idstr)) {
+            qemu_file_take_error(f, errp);
+            return NULL;
+        }
+        b = ram_find_block(rs, idstr);
+        if (!b) {
+            error_setg(errp, "ram: page of unknown RAM block '%s'", idstr);
+            return NULL;
+        }
+    }
+    if (offset >= b->length) {
+        error_setg(errp, "ram: page offset 0x%" G_GINT64_MODIFIER "x beyond block '%s' (0x%"
+                         G_GINT64_MODIFIER "x bytes)",
+                   offset, b->idstr, b->length);
+        return NULL;
+    }
+    rs->last_loaded = b;
+    return b->host + offset;
+}
+
+static bool ram_load_state(QEMUFile *f, void *opaque, int version_id, GError **errp)
+{
+    struct ram_state *rs = opaque;
+
+    (void)version_id;
+    rs->last_loaded = NULL; /* each section names its first block */
+    for (;;) {
+        uint64_t x = qemu_file_get_be64(f);
+        uint64_t flags = x & ~PAGE_MASK, offset = x & PAGE_MASK;
+        uint8_t *host;
+
+        if (!qemu_file_take_error(f, errp))
+            return false;
+        if (flags & RAM_SAVE_FLAG_MEM_SIZE) {
+            if (flags != RAM_SAVE_FLAG_MEM_SIZE || rs->mem_size_seen) {
+                error_setg(errp, "ram: unexpected MEM_SIZE record");
+                return false;
+            }
+            if (!ram_load_mem_size(rs, f, offset, errp))
+                return false;
+            continue;
+        }
+        if (flags == RAM_SAVE_FLAG_EOS)
+            return true;
+        if (!rs->mem_size_seen) {
+            error_setg(errp, "ram: page record before MEM_SIZE");
+            return false;
+        }
+        switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
+        case RAM_SAVE_FLAG_ZERO: {
+            host = ram_load_host(rs, f, flags, offset, errp);
+            if (!host)
+                return false;
+            uint8_t fill = qemu_file_get_byte(f);
+            if (!qemu_file_take_error(f, errp))
+                return false;
+            if (fill) {
+                error_setg(errp, "ram: zero page with fill byte 0x%02x", fill);
+                return false;
+            }
+            /* Reading first keeps untouched destination pages unallocated. */
+            if (!ram_page_is_zero(host))
+                memset(host, 0, RAM_PAGE_SIZE);
+            break;
+        }
+        case RAM_SAVE_FLAG_PAGE:
+            host = ram_load_host(rs, f, flags, offset, errp);
+            if (!host)
+                return false;
+            if (!qemu_file_get_buffer(f, host, RAM_PAGE_SIZE)) {
+                qemu_file_take_error(f, errp);
+                return false;
+            }
+            break;
+        default:
+            error_setg(errp, "ram: unsupported record flags 0x%" G_GINT64_MODIFIER "x%s", flags,
+                       flags & RAM_SAVE_FLAG_XBZRLE ? " (XBZRLE is not supported)" : "");
+            return false;
+        }
+    }
+}
+
+static bool ram_load_setup(void *opaque, GError **errp)
+{
+    struct ram_state *rs = opaque;
+
+    (void)errp;
+    rs->mem_size_seen = false;
+    rs->last_loaded = NULL;
+    return true;
+}
+
+static const struct savevm_live_ops ram_ops = {
+    .save_setup = ram_save_setup,
+    .save_live_iterate = ram_save_iterate,
+    .state_pending = ram_state_pending,
+    .save_live_complete = ram_save_complete,
+    .load_setup = ram_load_setup,
+    .load_state = ram_load_state,
+};
+
+bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp)
+{
+    return savevm_register_live(sv, "ram", 0, RAM_SECTION_VERSION, RAM_SECTION_VERSION,
+                                &ram_ops, rs, errp);
+}

@@ -1,0 +1,115 @@
+/*
+ * The "ram" section: guest RAM sent by iterative pre-copy.
+ *
+ * Wire format (STREAM-FORMAT.md, "RAM section", idstr "ram", version 4).
+ * Every record starts with be64 X = page offset within its block | flags:
+ *
+ *   MEM_SIZE 0x004  START only: X = total RAM bytes | 0x004, then per block
+ *                   str8 idstr, be64 length
+ *   ZERO     0x002  [str8 block] u8 fill (0)          a page of zeroes: 9 bytes
+ *   PAGE     0x008  [str8 block] 4096 bytes           a page of data
+ *   EOS      0x010  ends every START/PART/END payload
+ *   CONTINUE 0x020  the page is in the same block as the previous record,
+ *                   so the str8 block name is omitted
+ *
+ * Sender (one struct ram_state per VM):
+ *   save_setup     MEM_SIZE; dirty tracking starts (sync_dirty), every page
+ *                  is marked to send: the first full pass
+ *   iterate        send marked pages in address order until the stream's
+ *                  rate limit says stop; the cursor wraps at the end of RAM
+ *                  and the first wrap completes the first pass
+ *   pending        bytes still marked; once the first pass is complete and
+ *                  nothing is marked, one dirty sync refreshes the marks
+ *                  (KVM's log OR'ed with pages written by device emulation)
+ *   complete       (vCPUs stopped) a last sync, every marked page, EOS
+ *
+ * A page that the guest writes after it was sent is in the next sync, so
+ * the destination ends with exactly the source's RAM at the stop.
+ *
+ * Receiver: blocks and lengths must match MEM_SIZE exactly; every record
+ * is bounds-checked; anything unknown is an error naming it.
+ *
+ * Thread context: the save callbacks run on the migration thread (see
+ * savevm.h for which hold the VM lock); ram_mark_dirty() may be called from
+ * any thread with the VM lock held; load callbacks on the incoming thread.
+ */
+#ifndef MIGRATION_RAM_H
+#define MIGRATION_RAM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/qemu-file.h"
+#include "migration/savevm.h"
+
+#define RAM_PAGE_SIZE 4096u
+#define RAM_MAX_BLOCKS 4
+#define RAM_SECTION_VERSION 4
+
+#define RAM_SAVE_FLAG_ZERO 0x002
+#define RAM_SAVE_FLAG_MEM_SIZE 0x004
+#define RAM_SAVE_FLAG_PAGE 0x008
+#define RAM_SAVE_FLAG_EOS 0x010
+#define RAM_SAVE_FLAG_CONTINUE 0x020
+#define RAM_SAVE_FLAG_XBZRLE 0x040
+#define RAM_SAVE_FLAG_MULTIFD_FLUSH 0x200
+
+struct ram_block {
+    char idstr[256];
+    uint8_t *host;
+    uint64_t length;  /* bytes, a multiple of RAM_PAGE_SIZE */
+    unsigned long *dirty; /* one bit per page: still to send */
+};
+
+struct ram_state;
+
+/* Collect pages written since the last call into the blocks' dirty bitmaps
+ * (OR words into ram_block.dirty, or ram_set_dirty_page(); never clear);
+ * the first call starts tracking.  Called with dirty_lock held; ram.c
+ * recounts afterwards.  NULL: only ram_mark_dirty() dirties RAM. */
+typedef bool (*ram_sync_fn)(void *opaque, struct ram_state *rs, GError **errp);
+
+struct ram_stats {
+    uint64_t zero_pages;     /* "duplicate" in query-migrate */
+    uint64_t normal_pages;
+    uint64_t dirty_sync_count;
+    uint64_t dirty_pages_last_sync; /* pages found dirty by the latest sync */
+};
+
+struct ram_state {
+    struct ram_block blocks[RAM_MAX_BLOCKS];
+    unsigned nblocks;
+    uint64_t total;
+    ram_sync_fn sync;
+    void *sync_opaque;
+    GMutex dirty_lock;  /* bitmaps: migration thread vs ram_mark_dirty() */
+    uint64_t ndirty;    /* bits set over all blocks */
+    /* sender cursor */
+    unsigned cur_block;
+    uint64_t cur_page;
+    bool first_pass_done;
+    const struct ram_block *last_sent;
+    struct ram_stats stats;
+    /* receiver */
+    const struct ram_block *last_loaded;
+    bool mem_size_seen;
+};
+
+void ram_state_init(struct ram_state *rs, ram_sync_fn sync, void *sync_opaque);
+void ram_state_destroy(struct ram_state *rs);
+bool ram_add_block(struct ram_state *rs, const char *idstr, void *host, uint64_t length,
+                   GError **errp);
+/* Register the "ram" iterative handler. */
+bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp);
+
+/* Mark [offset, offset + len) of @block dirty (device emulation wrote it). */
+void ram_mark_dirty(struct ram_state *rs, unsigned block, uint64_t offset, uint64_t len);
+/* Bytes still marked to send. */
+uint64_t ram_pending_bytes(struct ram_state *rs);
+bool ram_first_pass_done(const struct ram_state *rs);
+
+/* Inside a sync callback only: mark page @page of @block. */
+void ram_set_dirty_page(struct ram_state *rs, unsigned block, uint64_t page);
+
+#endif

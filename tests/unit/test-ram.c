@@ -1,0 +1,319 @@
+/*
+ * migration/ram.c: the "ram" section's records byte by byte, a pre-copy
+ * round trip with pages dirtied between passes (through the sync callback
+ * and ram_mark_dirty), the rate limit, and every kind of bad RAM record.
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "migration/ram.h"
+#include "migration/savevm.h"
+
+#define PAGES 64
+
+struct side {
+    struct savevm sv;
+    struct ram_state rs;
+    uint8_t *mem;
+    GArray *guest_writes; /* pages the "guest" wrote since the last sync */
+    bool lose_writes;     /* a broken dirty log, to prove the test can fail */
+};
+
+static bool fake_sync(void *opaque, struct ram_state *rs, GError **errp)
+{
+    struct side *s = opaque;
+
+    (void)errp;
+    if (!s->lose_writes) {
+        for (guint i = 0; i < s->guest_writes->len; i++)
+            ram_set_dirty_page(rs, 0, g_array_index(s->guest_writes, uint64_t, i));
+    }
+    g_array_set_size(s->guest_writes, 0);
+    return true;
+}
+
+static void side_init(struct side *s)
+{
+    g_autoptr(GError) err = NULL;
+
+    memset(s, 0, sizeof(*s));
+    s->mem = g_malloc0(PAGES * RAM_PAGE_SIZE);
+    s->guest_writes = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    savevm_init(&s->sv, "tern-1.0");
+    ram_state_init(&s->rs, fake_sync, s);
+    g_assert_true(ram_add_block(&s->rs, "pc.ram", s->mem, PAGES * RAM_PAGE_SIZE, &err));
+    g_assert_true(ram_register(&s->rs, &s->sv, &err));
+}
+
+static void side_clear(struct side *s)
+{
+    savevm_destroy(&s->sv);
+    ram_state_destroy(&s->rs);
+    g_array_free(s->guest_writes, TRUE);
+    g_free(s->mem);
+}
+
+static void guest_write(struct side *s, uint64_t page, uint8_t v)
+{
+    memset(s->mem + page * RAM_PAGE_SIZE + 100, v, 50);
+    g_array_append_val(s->guest_writes, page);
+}
+
+static bool load(struct side *dst, const uint8_t *data, size_t len, GError **errp)
+{
+    QEMUFile *f = qemu_file_new_mem_input(data, len);
+    bool ok = savevm_load(&dst->sv, f, errp);
+
+    qemu_file_close(f, NULL);
+    return ok;
+}
+
+static int64_t fake_now;
+static int64_t fake_clock(void *opaque)
+{
+    (void)opaque;
+    return fake_now;
+}
+
+/* Pre-copy with the guest writing between passes; returns the stream. */
+static GByteArray *precopy(struct side *src, unsigned *iterations)
+{
+    QEMUFile *f = qemu_file_new_mem_output();
+    g_autoptr(GError) err = NULL;
+    GByteArray *out = g_byte_array_new();
+    int r;
+
+    /* 10 pages per 100 ms window: several PART sections per pass */
+    qemu_file_set_clock(f, fake_clock, NULL);
+    qemu_file_set_rate_limit(f, 10 * (RAM_PAGE_SIZE + 16) * 10);
+    savevm_write_header(&src->sv, f);
+    g_assert_true(savevm_save_setup(&src->sv, f, &err));
+    g_assert_cmpuint(savevm_pending(&src->sv), ==, PAGES * RAM_PAGE_SIZE);
+    *iterations = 0;
+    for (;;) {
+        r = savevm_save_iterate(&src->sv, f, &err);
+        g_assert_cmpint(r, >=, 0);
+        (*iterations)++;
+        fake_now += 100 * 1000 * 1000; /* next window */
+        if (*iterations < 12)
+            guest_write(src, (*iterations * 7) % PAGES, (uint8_t)*iterations);
+        if (r == 1 && savevm_pending(&src->sv) == 0)
+            break;
+        g_assert_cmpuint(*iterations, <, 100);
+    }
+    g_assert_true(ram_first_pass_done(&src->rs));
+    /* Writes while "stopped" are picked up by the final sync. */
+    guest_write(src, 3, 0xee);
+    g_assert_true(savevm_save_complete(&src->sv, f, &err));
+    g_assert_no_error(err);
+    g_byte_array_append(out, qemu_file_mem_data(f)->data, qemu_file_mem_data(f)->len);
+    qemu_file_close(f, NULL);
+    return out;
+}
+
+static void fill_pattern(struct side *s)
+{
+    for (unsigned p = 0; p < PAGES; p++) {
+        if (p % 3 == 0)
+            continue; /* a zero page */
+        for (unsigned i = 0; i < RAM_PAGE_SIZE; i++)
+            s->mem[p * RAM_PAGE_SIZE + i] = (uint8_t)(p * 31 + i);
+    }
+}
+
+static void test_round_trip(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+    unsigned iterations;
+
+    side_init(&src);
+    side_init(&dst);
+    fill_pattern(&src);
+    memset(dst.mem, 0x5a, PAGES * RAM_PAGE_SIZE); /* stale destination contents */
+    s = precopy(&src, &iterations);
+    g_assert_cmpuint(iterations, >, 3);
+    g_assert_cmpuint(src.rs.stats.zero_pages, >=, PAGES / 3);
+    g_assert_cmpuint(src.rs.stats.dirty_sync_count, >, 2);
+    g_assert_true(load(&dst, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_assert_cmpmem(dst.mem, PAGES * RAM_PAGE_SIZE, src.mem, PAGES * RAM_PAGE_SIZE);
+    side_clear(&src);
+    side_clear(&dst);
+}
+
+/* A dirty log that loses writes must show up as different RAM. */
+static void test_lost_dirty_pages_detected(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+    unsigned iterations;
+
+    side_init(&src);
+    side_init(&dst);
+    fill_pattern(&src);
+    src.lose_writes = true;
+    s = precopy(&src, &iterations);
+    g_assert_true(load(&dst, s->data, s->len, &err));
+    g_assert_true(memcmp(dst.mem, src.mem, PAGES * RAM_PAGE_SIZE) != 0);
+    side_clear(&src);
+    side_clear(&dst);
+}
+
+/* Device emulation marks pages itself. */
+static void test_mark_dirty(void)
+{
+    struct side s;
+    QEMUFile *f = qemu_file_new_mem_output();
+    g_autoptr(GError) err = NULL;
+
+    side_init(&s);
+    savevm_write_header(&s.sv, f);
+    g_assert_true(savevm_save_setup(&s.sv, f, &err));
+    while (savevm_save_iterate(&s.sv, f, &err) == 0)
+        ;
+    g_assert_cmpuint(savevm_pending(&s.sv), ==, 0);
+    ram_mark_dirty(&s.rs, 0, RAM_PAGE_SIZE - 1, 2); /* straddles pages 0 and 1 */
+    ram_mark_dirty(&s.rs, 0, 5 * RAM_PAGE_SIZE, RAM_PAGE_SIZE);
+    ram_mark_dirty(&s.rs, 0, 5 * RAM_PAGE_SIZE, 1); /* already marked */
+    ram_mark_dirty(&s.rs, 0, PAGES * RAM_PAGE_SIZE, 1); /* beyond: ignored */
+    g_assert_cmpuint(ram_pending_bytes(&s.rs), ==, 3 * RAM_PAGE_SIZE);
+    qemu_file_close(f, NULL);
+    side_clear(&s);
+}
+
+/* The records, byte for byte: MEM_SIZE, ZERO (9 bytes + name), PAGE,
+ * CONTINUE, EOS. */
+static void test_golden_records(void)
+{
+    struct side s;
+    QEMUFile *f = qemu_file_new_mem_output();
+    g_autoptr(GError) err = NULL;
+    const GByteArray *out;
+    static const uint8_t mem_size[] = {
+        0, 0, 0, 0, 0, 4, 0, 0x04, /* 64 pages = 0x40000 | MEM_SIZE */
+        6, 'p', 'c', '.', 'r', 'a', 'm', 0, 0, 0, 0, 0, 4, 0, 0, /* block, length */
+        0, 0, 0, 0, 0, 0, 0, 0x10, /* EOS */
+    };
+    static const uint8_t zero_page0[] = {
+        0, 0, 0, 0, 0, 0, 0, 0x02, 6, 'p', 'c', '.', 'r', 'a', 'm', 0,
+    };
+    static const uint8_t page1_hdr[] = { 0, 0, 0, 0, 0, 0, 0x10, 0x28 }; /* PAGE|CONTINUE */
+    static const uint8_t zero_page2[] = { 0, 0, 0, 0, 0, 0, 0x20, 0x22, 0 };
+
+    side_init(&s);
+    memset(s.mem + RAM_PAGE_SIZE, 0xab, RAM_PAGE_SIZE);
+    savevm_write_header(&s.sv, f);
+    g_assert_true(savevm_save_setup(&s.sv, f, &err));
+    g_assert_cmpint(savevm_save_iterate(&s.sv, f, &err), ==, 1);
+    qemu_file_flush(f);
+    out = qemu_file_mem_data(f);
+    g_assert_nonnull(memmem(out->data, out->len, mem_size, sizeof(mem_size)));
+    const uint8_t *z = memmem(out->data, out->len, zero_page0, sizeof(zero_page0));
+    g_assert_nonnull(z);
+    z += sizeof(zero_page0);
+    g_assert_cmpmem(z, sizeof(page1_hdr), page1_hdr, sizeof(page1_hdr));
+    for (unsigned i = 0; i < RAM_PAGE_SIZE; i++)
+        g_assert_cmpuint(z[sizeof(page1_hdr) + i], ==, 0xab);
+    g_assert_cmpmem(z + sizeof(page1_hdr) + RAM_PAGE_SIZE, sizeof(zero_page2), zero_page2,
+                    sizeof(zero_page2));
+    g_assert_cmpuint(s.rs.stats.zero_pages, ==, PAGES - 1);
+    g_assert_cmpuint(s.rs.stats.normal_pages, ==, 1);
+    qemu_file_close(f, NULL);
+    side_clear(&s);
+}
+
+/* A stream with one START "ram" section whose payload is @payload. */
+static GByteArray *ram_stream(const uint8_t *payload, size_t len)
+{
+    static const uint8_t head[] = {
+        'Q', 'E', 'V', 'M', 0, 0, 0, 3,                       /* magic, version */
+        0x07, 0, 0, 0, 8, 't', 'e', 'r', 'n', '-', '1', '.', '0', /* configuration */
+        0x01, 0, 0, 0, 0, 3, 'r', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 4, /* START ram v4 */
+    };
+    static const uint8_t tail[] = { 0x7e, 0, 0, 0, 0, 0x00 };
+    GByteArray *s = g_byte_array_new();
+
+    g_byte_array_append(s, head, sizeof(head));
+    g_byte_array_append(s, payload, len);
+    g_byte_array_append(s, tail, sizeof(tail));
+    return s;
+}
+
+#define MEMSZ 0, 0, 0, 0, 0, 4, 0, 0x04, 6, 'p', 'c', '.', 'r', 'a', 'm', 0, 0, 0, 0, 0, 4, 0, 0
+#define EOS 0, 0, 0, 0, 0, 0, 0, 0x10
+#define PCRAM 6, 'p', 'c', '.', 'r', 'a', 'm'
+
+static void expect_bad(const uint8_t *payload, size_t len, const char *fragment)
+{
+    struct side dst;
+    g_autoptr(GByteArray) s = ram_stream(payload, len);
+    g_autoptr(GError) err = NULL;
+
+    side_init(&dst);
+    g_assert_false(load(&dst, s->data, s->len, &err));
+    g_test_message("want '%s', got '%s'", fragment, err->message);
+    g_assert_nonnull(strstr(err->message, fragment));
+    side_clear(&dst);
+}
+
+static void test_bad_records(void)
+{
+    /* a well-formed one first, so the cases below fail for their reason */
+    {
+        static const uint8_t ok[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0x10, 0x02, PCRAM, 0, EOS };
+        struct side dst;
+        g_autoptr(GByteArray) s = ram_stream(ok, sizeof(ok));
+        g_autoptr(GError) err = NULL;
+
+        side_init(&dst);
+        g_assert_true(load(&dst, s->data, s->len, &err));
+        side_clear(&dst);
+    }
+    static const uint8_t beyond[] = { MEMSZ, 0, 0, 0, 0, 0, 4, 0, 0x02, PCRAM, 0, EOS };
+    static const uint8_t far[] = { MEMSZ, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0x08, PCRAM };
+    static const uint8_t unknown_page[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0, 0x02,
+                                            3, 'r', 'o', 'm', 0, EOS };
+    static const uint8_t unknown_block[] = { 0, 0, 0, 0, 0, 4, 0, 0x04,
+                                             3, 'r', 'o', 'm', 0, 0, 0, 0, 0, 4, 0, 0, EOS };
+    static const uint8_t small[] = { 0, 0, 0, 0, 0, 2, 0, 0x04, PCRAM, 0, 0, 0, 0, 0, 2, 0, 0 };
+    static const uint8_t huge[] = { 0, 0, 0, 1, 0, 0, 0, 0x04, PCRAM, 0, 0, 0, 1, 0, 0, 0, 0 };
+    static const uint8_t len_differs[] = { 0, 0, 0, 0, 0, 4, 0, 0x04, PCRAM,
+                                           0, 0, 0, 0, 0, 8, 0, 0, EOS };
+    static const uint8_t before_size[] = { 0, 0, 0, 0, 0, 0, 0, 0x02, PCRAM, 0, EOS };
+    static const uint8_t cont_first[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0x10, 0x22, 0, EOS };
+    static const uint8_t fill[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0x10, 0x02, PCRAM, 7, EOS };
+    static const uint8_t xbzrle[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0x10, 0x40, PCRAM, 1, EOS };
+    static const uint8_t mid_page[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0x10, 0x08, PCRAM, 1, 2, 3 };
+    static const uint8_t two_sizes[] = { MEMSZ, MEMSZ, EOS };
+    static const uint8_t no_eos[] = { MEMSZ };
+
+    expect_bad(beyond, sizeof(beyond), "page offset 0x40000 beyond block 'pc.ram'");
+    expect_bad(far, sizeof(far), "beyond block 'pc.ram'");
+    expect_bad(unknown_page, sizeof(unknown_page), "page of unknown RAM block 'rom'");
+    expect_bad(unknown_block, sizeof(unknown_block), "unknown RAM block 'rom'");
+    expect_bad(small, sizeof(small), "the stream has 128 KiB of RAM, this VM 256 KiB");
+    expect_bad(huge, sizeof(huge), "the stream has 4 GiB of RAM, this VM 256 KiB");
+    expect_bad(len_differs, sizeof(len_differs),
+               "block 'pc.ram' has 524288 bytes in the stream, 262144 here");
+    expect_bad(before_size, sizeof(before_size), "page record before MEM_SIZE");
+    expect_bad(cont_first, sizeof(cont_first), "CONTINUE record without a previous block");
+    expect_bad(fill, sizeof(fill), "zero page with fill byte 0x07");
+    expect_bad(xbzrle, sizeof(xbzrle), "XBZRLE is not supported");
+    expect_bad(mid_page, sizeof(mid_page), "");
+    expect_bad(two_sizes, sizeof(two_sizes), "unexpected MEM_SIZE record");
+    expect_bad(no_eos, sizeof(no_eos), "");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ram/golden-records", test_golden_records);
+    g_test_add_func("/ram/round-trip", test_round_trip);
+    g_test_add_func("/ram/lost-dirty-pages-detected", test_lost_dirty_pages_detected);
+    g_test_add_func("/ram/mark-dirty", test_mark_dirty);
+    g_test_add_func("/ram/bad-records", test_bad_records);
+    return g_test_run();
+}
