@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fdio.h"
 #include "util/keyval.h"
 
 enum chardev_kind {
@@ -45,19 +46,10 @@ struct chardev {
 static void chardev_watch_input(struct chardev *chr);
 static void chardev_watch_listen(struct chardev *chr);
 
-static void chardev_drop_source(GSource **s)
-{
-    if (*s) {
-        g_source_destroy(*s);
-        g_source_unref(*s);
-        *s = NULL;
-    }
-}
-
 static void chardev_disconnect(struct chardev *chr)
 {
-    chardev_drop_source(&chr->in_watch);
-    chardev_drop_source(&chr->out_watch);
+    fdio_source_drop(&chr->in_watch);
+    fdio_source_drop(&chr->out_watch);
     g_byte_array_set_size(chr->out_queue, 0);
     if (chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT) {
         if (chr->in_fd >= 0)
@@ -293,9 +285,9 @@ void chardev_free(struct chardev *chr)
 {
     if (!chr)
         return;
-    chardev_drop_source(&chr->in_watch);
-    chardev_drop_source(&chr->listen_watch);
-    chardev_drop_source(&chr->out_watch);
+    fdio_source_drop(&chr->in_watch);
+    fdio_source_drop(&chr->listen_watch);
+    fdio_source_drop(&chr->out_watch);
     g_byte_array_unref(chr->out_queue);
     if (chr->owns_fds) {
         if (chr->out_fd >= 0)
@@ -319,25 +311,9 @@ static bool chardev_is_socket(const struct chardev *chr)
     return chr->kind == CHARDEV_UNIX_SERVER || chr->kind == CHARDEV_UNIX_CLIENT;
 }
 
-/* Write what we can without blocking; returns bytes written or -1 when the
- * peer is gone. */
 static ssize_t chardev_write_some(struct chardev *chr, const uint8_t *buf, size_t len)
 {
-    size_t done = 0;
-
-    while (done < len) {
-        ssize_t n = chardev_is_socket(chr) ? send(chr->out_fd, buf + done, len - done,
-                                                  MSG_NOSIGNAL)
-                                           : write(chr->out_fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0)
-            return -1;
-        done += n;
-    }
-    return done;
+    return fdio_write_some(chr->out_fd, chardev_is_socket(chr), buf, len);
 }
 
 static void chardev_lost_reader(struct chardev *chr)

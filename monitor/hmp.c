@@ -90,8 +90,7 @@ void hmp_execute(struct mon_ctx *ctx, const char *line, GString *out)
     hmp_print_result(ctx, cmd, ret, out);
 }
 
-/* Output to the client: "\n" becomes "\r\n", as QEMU's monitor writes it. */
-static void hmp_send_text(struct hmp_session *s, const char *text)
+char *hmp_crlf(const char *text)
 {
     GString *crlf = g_string_sized_new(strlen(text) + 16);
 
@@ -100,8 +99,14 @@ static void hmp_send_text(struct hmp_session *s, const char *text)
             g_string_append_c(crlf, '\r');
         g_string_append_c(crlf, *p);
     }
-    s->send(s->opaque, crlf->str, crlf->len);
-    g_string_free(crlf, TRUE);
+    return g_string_free(crlf, FALSE);
+}
+
+static void hmp_send_text(struct hmp_session *s, const char *text)
+{
+    g_autofree char *crlf = hmp_crlf(text);
+
+    s->send(s->opaque, crlf, strlen(crlf));
 }
 
 void hmp_session_greet(struct hmp_session *s)

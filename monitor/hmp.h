@@ -40,6 +40,8 @@ void hmp_session_feed(struct hmp_session *s, const char *data, size_t len);
 
 /* Run one command line; output (with "\n" line ends) is appended to @out. */
 void hmp_execute(struct mon_ctx *ctx, const char *line, GString *out);
+/* @text with every "\n" turned into "\r\n", as QEMU's monitor writes it. */
+char *hmp_crlf(const char *text);
 /* "help" / "info" listings. */
 void hmp_print_help(const struct mon_cmd *table, const char *which, GString *out);
 

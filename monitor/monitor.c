@@ -14,6 +14,7 @@
 #include "monitor/qmp.h"
 #include "system/vm.h"
 #include "util/error.h"
+#include "util/fdio.h"
 
 /* How long monitors_free() keeps trying to deliver queued output (the reply
  * to "quit", the SHUTDOWN event) to clients that are slow to read. */
@@ -56,15 +57,6 @@ struct monitors {
 static void mon_client_watch_input(struct mon_client *c);
 static void mon_endpoint_watch_listen(struct mon_endpoint *ep);
 
-static void mon_drop_source(GSource **s)
-{
-    if (*s) {
-        g_source_destroy(*s);
-        g_source_unref(*s);
-        *s = NULL;
-    }
-}
-
 static void mon_client_free(struct mon_client *c)
 {
     if (c->ep->control)
@@ -79,7 +71,7 @@ static gboolean mon_reap(gpointer opaque)
 {
     struct monitors *m = opaque;
 
-    mon_drop_source(&m->reap);
+    fdio_source_drop(&m->reap);
     while (m->dead->len)
         mon_client_free(g_ptr_array_steal_index(m->dead, m->dead->len - 1));
     return G_SOURCE_REMOVE;
@@ -94,8 +86,8 @@ static void mon_client_close(struct mon_client *c)
     if (c->dead)
         return;
     c->dead = true;
-    mon_drop_source(&c->in_watch);
-    mon_drop_source(&c->out_watch);
+    fdio_source_drop(&c->in_watch);
+    fdio_source_drop(&c->out_watch);
     if (c->socket)
         close(c->in_fd);
     else
@@ -112,23 +104,9 @@ static void mon_client_close(struct mon_client *c)
     mon_endpoint_watch_listen(c->ep); /* room for the next one */
 }
 
-/* Write what fits now; -1 when the peer is gone. */
 static ssize_t mon_client_write_some(struct mon_client *c, const uint8_t *buf, size_t len)
 {
-    size_t done = 0;
-
-    while (done < len) {
-        ssize_t n = c->socket ? send(c->out_fd, buf + done, len - done, MSG_NOSIGNAL)
-                              : write(c->out_fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0)
-            return -1;
-        done += n;
-    }
-    return done;
+    return fdio_write_some(c->out_fd, c->socket, buf, len);
 }
 
 static gboolean mon_client_writable(gint fd, GIOCondition cond, gpointer opaque)
@@ -303,8 +281,8 @@ static void mon_endpoint_watch_listen(struct mon_endpoint *ep)
 
 static void mon_endpoint_free(struct mon_endpoint *ep)
 {
-    mon_drop_source(&ep->listen_watch);
-    mon_drop_source(&ep->retry);
+    fdio_source_drop(&ep->listen_watch);
+    fdio_source_drop(&ep->retry);
     if (ep->listen_fd >= 0) {
         close(ep->listen_fd);
         if (ep->addr.kind == SOCK_UNIX)

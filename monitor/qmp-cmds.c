@@ -251,13 +251,8 @@ static bool qmp_human_monitor_command(struct mon_ctx *ctx, JsonObject *args, Jso
     }
     hmp_execute(&hmp_ctx, json_object_get_string_member(args, "command-line"), out);
     /* QEMU's monitor writes "\r\n" here too. */
-    g_autoptr(GString) crlf = g_string_sized_new(out->len + 16);
-    for (const char *p = out->str; *p; p++) {
-        if (*p == '\n')
-            g_string_append_c(crlf, '\r');
-        g_string_append_c(crlf, *p);
-    }
-    *ret = json_node_init_string(json_node_alloc(), crlf->str);
+    g_autofree char *crlf = hmp_crlf(out->str);
+    *ret = json_node_init_string(json_node_alloc(), crlf);
     return true;
 }
 

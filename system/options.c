@@ -242,6 +242,7 @@ static void monitor_config_free(gpointer p)
 
     sock_addr_clear(&m->addr);
     g_free(m->spec);
+    g_free(m->chardev);
     g_free(m);
 }
 
@@ -390,12 +391,12 @@ static bool opt_mon(struct options *o, const char *arg, GError **errp)
     if (!kv)
         return false;
     m = g_new0(struct monitor_config, 1);
-    m->spec = keyval_take_str(kv, "chardev");
+    m->chardev = keyval_take_str(kv, "chardev");
     mode = keyval_take_str(kv, "mode");
     if (!keyval_take_bool(kv, "pretty", &m->pretty, errp) ||
         !keyval_check_empty(kv, "-mon", errp))
         goto fail;
-    if (!m->spec) {
+    if (!m->chardev) {
         error_setg(errp, "chardev= is required");
         goto fail;
     }
@@ -404,8 +405,7 @@ static bool opt_mon(struct options *o, const char *arg, GError **errp)
         goto fail;
     }
     m->control = mode && !strcmp(mode, "control");
-    m->server = true; /* marks "not yet resolved": addr is empty */
-    m->addr.kind = (enum sock_kind)-1;
+    m->spec = g_strdup_printf("chardev=%s", m->chardev);
     g_ptr_array_add(o->monitors, m);
     return true;
 fail:
@@ -442,14 +442,15 @@ static bool options_resolve_monitors(struct options *o, GError **errp)
     for (unsigned i = 0; i < o->monitors->len; i++) {
         struct monitor_config *m = o->monitors->pdata[i];
 
-        if (m->addr.kind == (enum sock_kind)-1) {
-            struct monitor_config *c = options_find_chardev(o, m->spec);
+        if (m->chardev) {
+            struct monitor_config *c = options_find_chardev(o, m->chardev);
             if (!c) {
-                error_setg(errp, "-mon %s: chardev '%s' not found", m->spec, m->spec);
+                error_setg(errp, "-mon %s: chardev '%s' not found", m->chardev, m->chardev);
                 return false;
             }
             if (!g_hash_table_add(used, c->spec)) {
-                error_setg(errp, "-mon %s: chardev '%s' is already in use", m->spec, m->spec);
+                error_setg(errp, "-mon %s: chardev '%s' is already in use", m->chardev,
+                           m->chardev);
                 return false;
             }
             m->stdio = c->stdio;

@@ -43,7 +43,8 @@ struct monitor_config {
     struct sock_addr addr;
     bool server;  /* listen at addr (else connect to it) */
     bool wait;    /* server: wait for the first client before starting */
-    char *spec;   /* as typed, for messages */
+    char *spec;   /* as typed, for messages; a -chardev's id */
+    char *chardev; /* -mon: the -chardev id, resolved once argv is read */
 };
 
 struct options {
