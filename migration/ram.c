@@ -235,7 +235,9 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
         qemu_file_put_str8(f, rs->blocks[i].idstr);
         qemu_file_put_be64(f, rs->blocks[i].length);
     }
-    /* Start tracking, then mark everything: the first full pass. */
+    /* Start tracking, then mark everything: the first full pass.  The
+     * start counts as sync 1, as QEMU's dirty-sync-count does. */
+    memset(&rs->stats, 0, sizeof(rs->stats));
     if (!ram_sync(rs, errp))
         return false;
     g_mutex_lock(&rs->dirty_lock);
@@ -248,7 +250,6 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     rs->cur_page = 0;
     rs->first_pass_done = false;
     rs->last_sent = NULL;
-    memset(&rs->stats, 0, sizeof(rs->stats));
     qemu_file_put_be64(f, RAM_SAVE_FLAG_EOS);
     return true;
 }
@@ -457,10 +458,16 @@ static bool ram_load_setup(void *opaque, GError **errp)
     return true;
 }
 
+static bool ram_op_first_pass_done(void *opaque)
+{
+    return ram_first_pass_done(opaque);
+}
+
 static const struct savevm_live_ops ram_ops = {
     .save_setup = ram_save_setup,
     .save_live_iterate = ram_save_iterate,
     .state_pending = ram_state_pending,
+    .first_pass_done = ram_op_first_pass_done,
     .save_live_complete = ram_save_complete,
     .load_setup = ram_load_setup,
     .load_state = ram_load_state,

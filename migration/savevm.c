@@ -183,6 +183,18 @@ uint64_t savevm_pending(struct savevm *sv)
     return sum;
 }
 
+bool savevm_first_pass_done(struct savevm *sv)
+{
+    struct savevm_entry *e;
+
+    SAVEVM_FOREACH(sv, e)
+    {
+        if (e->ops && e->ops->first_pass_done && !e->ops->first_pass_done(e->opaque))
+            return false;
+    }
+    return true;
+}
+
 static bool savevm_save_device(QEMUFile *f, struct savevm_entry *e, JsonBuilder *vmdesc,
                                GError **errp)
 {
@@ -215,9 +227,8 @@ static void savevm_write_vmdesc(QEMUFile *f, JsonBuilder *b)
     qemu_file_put_buffer(f, json, len);
 }
 
-bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp)
+bool savevm_save_complete_live(struct savevm *sv, QEMUFile *f, GError **errp)
 {
-    g_autoptr(JsonBuilder) vmdesc = json_builder_new();
     struct savevm_entry *e;
 
     SAVEVM_FOREACH(sv, e)
@@ -231,6 +242,14 @@ bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp)
         }
         savevm_section_footer(f, e);
     }
+    return savevm_check_stream(f, errp);
+}
+
+bool savevm_save_devices(struct savevm *sv, QEMUFile *f, GError **errp)
+{
+    g_autoptr(JsonBuilder) vmdesc = json_builder_new();
+    struct savevm_entry *e;
+
     json_builder_begin_object(vmdesc);
     json_builder_set_member_name(vmdesc, "page_size");
     json_builder_add_int_value(vmdesc, 4096);
@@ -247,6 +266,11 @@ bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp)
     savevm_write_vmdesc(f, vmdesc);
     qemu_file_flush(f);
     return savevm_check_stream(f, errp);
+}
+
+bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp)
+{
+    return savevm_save_complete_live(sv, f, errp) && savevm_save_devices(sv, f, errp);
 }
 
 bool savevm_save_all(struct savevm *sv, QEMUFile *f, GError **errp)
@@ -394,6 +418,7 @@ static bool savevm_load_full(struct savevm *sv, QEMUFile *f, GError **errp)
 {
     uint32_t id;
     int version;
+    bool ok;
     struct savevm_entry *e = savevm_load_section_header(sv, f, QEMU_VM_SECTION_FULL, &id,
                                                         &version, errp);
 
@@ -403,7 +428,12 @@ static bool savevm_load_full(struct savevm *sv, QEMUFile *f, GError **errp)
         error_setg(errp, "section '%s': sent twice", e->idstr);
         return false;
     }
-    if (!vmstate_load(f, e->vmsd, e->opaque, version, errp)) {
+    if (sv->device_lock)
+        g_mutex_lock(sv->device_lock);
+    ok = vmstate_load(f, e->vmsd, e->opaque, version, errp);
+    if (sv->device_lock)
+        g_mutex_unlock(sv->device_lock);
+    if (!ok) {
         g_prefix_error(errp, "section '%s': ", e->idstr);
         return false;
     }

@@ -63,8 +63,12 @@ enum {
  *                       -1 on error (with errp set)
  *   state_pending       migration thread, VM lock NOT held: bytes still
  *                       to send, for the switch-over decision
- *   save_live_complete  migration thread, VM lock held, vCPUs stopped;
- *                       payload of the END section
+ *   first_pass_done     migration thread, VM lock NOT held: has every byte
+ *                       been sent once?  No switch-over before that (NULL:
+ *                       always true)
+ *   save_live_complete  migration thread, vCPUs stopped, VM lock NOT held
+ *                       (nothing but a vCPU changes guest RAM); payload
+ *                       of the END section
  *   load_setup          incoming loader thread, guest not running: before
  *                       the handler's START section is loaded
  *   load_state          incoming loader thread: payload of a START, PART
@@ -76,6 +80,7 @@ struct savevm_live_ops {
     bool (*save_setup)(QEMUFile *f, void *opaque, GError **errp);
     int (*save_live_iterate)(QEMUFile *f, void *opaque, GError **errp);
     uint64_t (*state_pending)(void *opaque);
+    bool (*first_pass_done)(void *opaque);
     bool (*save_live_complete)(QEMUFile *f, void *opaque, GError **errp);
     bool (*load_setup)(void *opaque, GError **errp);
     bool (*load_state)(QEMUFile *f, void *opaque, int version_id, GError **errp);
@@ -104,6 +109,10 @@ struct savevm {
     GPtrArray *entries; /* struct savevm_entry *, registration = load order */
     uint32_t next_section_id;
     bool return_path_requested; /* the stream asked for OPEN_RETURN_PATH */
+    /* Held by the loader around each device (FULL) section, so device
+     * state never changes under a main-loop callback; RAM loads without
+     * it.  NULL: no locking (tests, single-threaded tools). */
+    GMutex *device_lock;
 };
 
 void savevm_init(struct savevm *sv, const char *machine_type);
@@ -128,8 +137,15 @@ bool savevm_save_setup(struct savevm *sv, QEMUFile *f, GError **errp);
 /* One PART per iterative handler; 1 when all are done, 0 if not, -1 error. */
 int savevm_save_iterate(struct savevm *sv, QEMUFile *f, GError **errp);
 uint64_t savevm_pending(struct savevm *sv);
+/* Every iterative handler has sent all its data once. */
+bool savevm_first_pass_done(struct savevm *sv);
 /* END sections, every device's FULL section, EOF and the vmdesc. */
 bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp);
+/* The two halves of savevm_save_complete(): the END sections (vCPUs
+ * stopped; no VM lock needed), then the devices, EOF and vmdesc (VM lock
+ * held: device state is read). */
+bool savevm_save_complete_live(struct savevm *sv, QEMUFile *f, GError **errp);
+bool savevm_save_devices(struct savevm *sv, QEMUFile *f, GError **errp);
 /* A whole stream with the guest stopped (snapshots, tests). */
 bool savevm_save_all(struct savevm *sv, QEMUFile *f, GError **errp);
 

@@ -58,6 +58,16 @@ struct mon_ctx {
     struct vm *vm;
     unsigned cpu_index;  /* HMP's current CPU ("cpu N", human-monitor-command) */
     const struct mon_cmd *table;
+    /* The descriptor the client sent with its latest message (SCM_RIGHTS
+     * on a UNIX socket), handed over once, or -1.  NULL: this transport
+     * cannot pass descriptors. */
+    int (*take_fd)(void *client);
+    void *client;
+    /* HMP: a handler whose command goes on after it returns ("migrate"
+     * without -d) sets this; the session stops reading commands and calls
+     * it every HMP_POLL_MS with an output buffer until it returns true,
+     * then prints the prompt. */
+    bool (*hmp_poll)(struct mon_ctx *ctx, GString *out);
 };
 
 typedef bool (*mon_handler_fn)(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,

@@ -115,6 +115,28 @@ void hmp_session_greet(struct hmp_session *s)
                      HMP_PROMPT);
 }
 
+static gboolean hmp_session_poll(gpointer opaque)
+{
+    struct hmp_session *s = opaque;
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GString) held = NULL;
+
+    if (!s->ctx.hmp_poll(&s->ctx, out)) {
+        hmp_send_text(s, out->str);
+        return G_SOURCE_CONTINUE;
+    }
+    s->ctx.hmp_poll = NULL;
+    g_string_append(out, HMP_PROMPT);
+    hmp_send_text(s, out->str);
+    g_source_unref(s->poll_timer);
+    s->poll_timer = NULL;
+    /* What arrived meanwhile runs now, in order. */
+    held = s->held;
+    s->held = g_string_new(NULL);
+    hmp_session_feed(s, held->str, held->len);
+    return G_SOURCE_REMOVE;
+}
+
 static void hmp_session_line(struct hmp_session *s)
 {
     GString *out = g_string_new(NULL);
@@ -126,7 +148,13 @@ static void hmp_session_line(struct hmp_session *s)
     } else {
         hmp_execute(&s->ctx, s->line->str, out);
     }
-    g_string_append(out, HMP_PROMPT);
+    if (s->ctx.hmp_poll) {
+        s->poll_timer = g_timeout_source_new(HMP_POLL_MS);
+        g_source_set_callback(s->poll_timer, hmp_session_poll, s, NULL);
+        g_source_attach(s->poll_timer, s->poll_ctx);
+    } else {
+        g_string_append(out, HMP_PROMPT);
+    }
     hmp_send_text(s, out->str);
     g_string_free(out, TRUE);
     g_string_truncate(s->line, 0);
@@ -135,6 +163,10 @@ static void hmp_session_line(struct hmp_session *s)
 void hmp_session_feed(struct hmp_session *s, const char *data, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
+        if (s->poll_timer) { /* a command is still running */
+            g_string_append_len(s->held, data + i, len - i);
+            return;
+        }
         char c = data[i];
 
         if (c == '\n' || c == '\r') {
@@ -155,11 +187,13 @@ void hmp_session_feed(struct hmp_session *s, const char *data, size_t len)
     }
 }
 
-void hmp_session_init(struct hmp_session *s, const struct mon_ctx *ctx, hmp_send_fn send,
-                      void *opaque)
+void hmp_session_init(struct hmp_session *s, const struct mon_ctx *ctx, GMainContext *poll_ctx,
+                      hmp_send_fn send, void *opaque)
 {
     memset(s, 0, sizeof(*s));
     s->ctx = *ctx;
+    s->poll_ctx = poll_ctx;
+    s->held = g_string_new(NULL);
     s->line = g_string_new(NULL);
     s->send = send;
     s->opaque = opaque;
@@ -167,6 +201,14 @@ void hmp_session_init(struct hmp_session *s, const struct mon_ctx *ctx, hmp_send
 
 void hmp_session_destroy(struct hmp_session *s)
 {
+    if (s->poll_timer) {
+        g_source_destroy(s->poll_timer);
+        g_source_unref(s->poll_timer);
+        s->poll_timer = NULL;
+    }
+    if (s->held)
+        g_string_free(s->held, TRUE);
+    s->held = NULL;
     if (s->line)
         g_string_free(s->line, TRUE);
     s->line = NULL;

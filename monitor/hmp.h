@@ -8,6 +8,10 @@
  * the name become the handler's arguments object, and the entry's
  * hmp_print formats the result.  Errors print as "Error: ..." like QEMU.
  *
+ * A command may go on after its handler returned (migrate without -d): the
+ * session then holds further input and polls the command until it is
+ * done, as QEMU suspends its monitor.
+ *
  * Thread context: main thread, VM lock held.
  */
 #ifndef MONITOR_HMP_H
@@ -20,6 +24,7 @@
 
 #define HMP_PROMPT "(tern) "
 #define HMP_LINE_MAX 4096
+#define HMP_POLL_MS 500
 
 typedef void (*hmp_send_fn)(void *opaque, const char *buf, size_t len);
 
@@ -30,10 +35,15 @@ struct hmp_session {
     bool last_cr;  /* a "\r\n" pair ends one line, even split across reads */
     hmp_send_fn send;
     void *opaque;
+    /* A command still running (ctx.hmp_poll): input waits in held. */
+    GMainContext *poll_ctx;
+    GSource *poll_timer;
+    GString *held;
 };
 
-void hmp_session_init(struct hmp_session *s, const struct mon_ctx *ctx, hmp_send_fn send,
-                      void *opaque);
+/* @poll_ctx: where the poll timer of a running command is attached. */
+void hmp_session_init(struct hmp_session *s, const struct mon_ctx *ctx, GMainContext *poll_ctx,
+                      hmp_send_fn send, void *opaque);
 void hmp_session_destroy(struct hmp_session *s);
 void hmp_session_greet(struct hmp_session *s);
 void hmp_session_feed(struct hmp_session *s, const char *data, size_t len);

@@ -20,6 +20,7 @@
  * to "quit", the SHUTDOWN event) to clients that are slow to read. */
 #define MONITOR_FLUSH_MS 2000
 #define MONITOR_ACCEPT_RETRY_MS 100
+#define MONITOR_MAX_PASSED_FDS 4
 
 struct mon_endpoint {
     struct monitors *mons;
@@ -41,6 +42,8 @@ struct mon_client {
     bool dead;
     GSource *in_watch, *out_watch;
     GByteArray *out;
+    int passed_fd; /* the latest descriptor the client sent (SCM_RIGHTS), or -1 */
+    struct mon_ctx ctx;
     struct qmp_session qmp;
     struct hmp_session hmp;
 };
@@ -64,6 +67,8 @@ static void mon_client_free(struct mon_client *c)
     else
         hmp_session_destroy(&c->hmp);
     g_byte_array_unref(c->out);
+    if (c->passed_fd >= 0)
+        close(c->passed_fd);
     g_free(c);
 }
 
@@ -158,6 +163,46 @@ static void mon_client_send(void *opaque, const char *buf, size_t len)
     }
 }
 
+/* Read from a socket, keeping a descriptor that came along (getfd). */
+static ssize_t mon_client_recv(struct mon_client *c, int fd, char *buf, size_t len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * MONITOR_MAX_PASSED_FDS)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { buf, len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                          .msg_controllen = sizeof(control.buf) };
+    ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int fds[MONITOR_MAX_PASSED_FDS];
+
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+        /* As QEMU: the last one counts. */
+        for (size_t i = 0; i < nfds; i++) {
+            if (c->passed_fd >= 0)
+                close(c->passed_fd);
+            c->passed_fd = fds[i];
+        }
+    }
+    return n;
+}
+
+static int mon_client_take_fd(void *opaque)
+{
+    struct mon_client *c = opaque;
+    int fd = c->passed_fd;
+
+    c->passed_fd = -1;
+    return fd;
+}
+
 static gboolean mon_client_readable(gint fd, GIOCondition cond, gpointer opaque)
 {
     struct mon_client *c = opaque;
@@ -165,7 +210,7 @@ static gboolean mon_client_readable(gint fd, GIOCondition cond, gpointer opaque)
     ssize_t n;
 
     (void)cond;
-    n = read(fd, buf, sizeof(buf));
+    n = c->socket ? mon_client_recv(c, fd, buf, sizeof(buf)) : read(fd, buf, sizeof(buf));
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return G_SOURCE_CONTINUE;
     if (n <= 0) {
@@ -214,15 +259,19 @@ static struct mon_client *mon_client_new(struct mon_endpoint *ep, int in_fd, int
     c->in_fd = in_fd;
     c->out_fd = out_fd;
     c->socket = socket;
+    c->passed_fd = -1;
     c->out = g_byte_array_new();
     g_ptr_array_add(m->clients, c);
     ep->nclients++;
     ep->accepted++;
+    c->ctx = m->ctx;
+    c->ctx.client = c;
+    c->ctx.take_fd = mon_client_take_fd;
     if (ep->control) {
-        qmp_session_init(&c->qmp, &m->ctx, ep->pretty, mon_client_send, c);
+        qmp_session_init(&c->qmp, &c->ctx, ep->pretty, mon_client_send, c);
         qmp_session_greet(&c->qmp);
     } else {
-        hmp_session_init(&c->hmp, &m->ctx, mon_client_send, c);
+        hmp_session_init(&c->hmp, &c->ctx, m->vm->loop.ctx, mon_client_send, c);
         hmp_session_greet(&c->hmp);
     }
     mon_client_watch_input(c);

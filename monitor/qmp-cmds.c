@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "monitor/hmp.h"
+#include "monitor/migration-cmds.h"
 #include "monitor/qmp.h"
 #include "system/vm.h"
 #include "util/error.h"
@@ -189,6 +190,10 @@ static void hmp_info_cpus(struct mon_ctx *ctx, JsonNode *ret, GString *out)
 static bool qmp_stop(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
 {
     (void)args, (void)ret;
+    if (ctx->vm->runstate == RUNSTATE_INMIGRATE) {
+        ctx->vm->start_paused = true; /* QEMU: do not start after the load */
+        return true;
+    }
     return vm_pause(ctx->vm, errp);
 }
 
@@ -200,6 +205,15 @@ static bool qmp_cont(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GErr
     if (rs == RUNSTATE_SHUTDOWN || rs == RUNSTATE_INTERNAL_ERROR ||
         rs == RUNSTATE_GUEST_PANICKED) {
         error_setg(errp, "Resetting the Virtual Machine is required");
+        return false;
+    }
+    if (rs == RUNSTATE_INMIGRATE) {
+        ctx->vm->start_paused = false; /* QEMU: start once the load is done */
+        return true;
+    }
+    if (rs == RUNSTATE_FINISH_MIGRATE) {
+        error_setg(errp, "The guest is stopped for the end of a migration; "
+                         "it resumes by itself if the migration fails");
         return false;
     }
     return vm_resume(ctx->vm, errp);
@@ -332,6 +346,53 @@ static const struct mon_arg args_cpu[] = {
     { "index", MON_ARG_INT },
     { NULL },
 };
+static const struct mon_arg args_migrate[] = {
+    { "uri", MON_ARG_STR },
+    { "blk", MON_ARG_BOOL, .optional = true },
+    { "inc", MON_ARG_BOOL, .optional = true },
+    { "detach", MON_ARG_BOOL, .optional = true },
+    { "resume", MON_ARG_BOOL, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_hmp_migrate[] = {
+    { "detach", MON_ARG_BOOL, .optional = true, .hmp_flag = 'd' },
+    { "blk", MON_ARG_BOOL, .optional = true, .hmp_flag = 'b' },
+    { "inc", MON_ARG_BOOL, .optional = true, .hmp_flag = 'i' },
+    { "uri", MON_ARG_STR },
+    { NULL },
+};
+static const struct mon_arg args_migrate_incoming[] = {
+    { "uri", MON_ARG_STR },
+    { "exit-on-error", MON_ARG_BOOL, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_migrate_set_parameters[] = {
+    { "announce-initial", MON_ARG_INT, .optional = true },
+    { "announce-max", MON_ARG_INT, .optional = true },
+    { "announce-rounds", MON_ARG_INT, .optional = true },
+    { "announce-step", MON_ARG_INT, .optional = true },
+    { "max-bandwidth", MON_ARG_INT, .optional = true },
+    { "downtime-limit", MON_ARG_INT, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_hmp_migrate_set_parameter[] = {
+    { "parameter", MON_ARG_STR },
+    { "value", MON_ARG_STR },
+    { NULL },
+};
+static const struct mon_arg args_migrate_set_capabilities[] = {
+    { "capabilities", MON_ARG_ARRAY },
+    { NULL },
+};
+static const struct mon_arg args_hmp_migrate_set_capability[] = {
+    { "capability", MON_ARG_STR },
+    { "state", MON_ARG_STR },
+    { NULL },
+};
+static const struct mon_arg args_fdname[] = {
+    { "fdname", MON_ARG_STR },
+    { NULL },
+};
 
 const struct mon_cmd qmp_commands[] = {
     { "qmp_capabilities", NULL, args_qmp_capabilities, NULL, NULL, NULL,
@@ -356,6 +417,34 @@ const struct mon_cmd qmp_commands[] = {
     { "quit", "quit|q", NULL, qmp_quit, NULL, NULL, "quit the emulator" },
     { "human-monitor-command", NULL, args_human_monitor_command, qmp_human_monitor_command,
       NULL, NULL, "run an HMP command line and return its output" },
+    { "migrate", NULL, args_migrate, qmp_migrate, NULL, NULL, "migrate to a URI" },
+    { NULL, "migrate", args_hmp_migrate, hmp_migrate, NULL, "[-d] uri",
+      "migrate to URI (tcp:H:P, unix:PATH, exec:CMD, fd:NAME, file:PATH); -d: do not wait "
+      "for completion" },
+    { "migrate_cancel", "migrate_cancel", NULL, qmp_migrate_cancel, NULL, NULL,
+      "cancel the current VM migration" },
+    { "migrate-incoming", "migrate_incoming", args_migrate_incoming, qmp_migrate_incoming, NULL,
+      "uri", "continue an incoming migration from an -incoming defer" },
+    { "query-migrate", "info migrate", NULL, qmp_query_migrate, hmp_info_migrate, NULL,
+      "show migration status" },
+    { "migrate-set-parameters", NULL, args_migrate_set_parameters, qmp_migrate_set_parameters,
+      NULL, NULL, "set migration parameters" },
+    { NULL, "migrate_set_parameter", args_hmp_migrate_set_parameter, hmp_migrate_set_parameter,
+      NULL, "parameter value", "set the parameter for migration" },
+    { "query-migrate-parameters", "info migrate_parameters", NULL, qmp_query_migrate_parameters,
+      hmp_info_migrate_parameters, NULL, "show current migration parameters" },
+    { "migrate-set-capabilities", NULL, args_migrate_set_capabilities,
+      qmp_migrate_set_capabilities, NULL, NULL, "set migration capabilities" },
+    { NULL, "migrate_set_capability", args_hmp_migrate_set_capability,
+      hmp_migrate_set_capability, NULL, "capability state",
+      "enable/disable the usage of a capability for migration" },
+    { "query-migrate-capabilities", "info migrate_capabilities", NULL,
+      qmp_query_migrate_capabilities, hmp_info_migrate_capabilities, NULL,
+      "show current migration capabilities" },
+    { "getfd", "getfd", args_fdname, qmp_getfd, NULL, "getfd name",
+      "receive a file descriptor via SCM rights and assign it a name" },
+    { "closefd", "closefd", args_fdname, qmp_closefd, NULL, "closefd name",
+      "close a file descriptor previously passed via SCM rights" },
     { NULL, "cpu", args_cpu, hmp_cpu, NULL, "index", "set the default CPU" },
     { NULL, "help|?", args_help, hmp_help, NULL, "[cmd]", "show the help" },
     { NULL, NULL },

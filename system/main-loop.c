@@ -7,6 +7,7 @@ void main_loop_init(struct main_loop *ml)
     ml->fds = NULL;
     ml->nfds_alloc = 0;
     ml->quit = 0;
+    ml->owner = g_thread_self();
 }
 
 void main_loop_destroy(struct main_loop *ml)
@@ -65,6 +66,11 @@ void main_loop_quit(struct main_loop *ml)
 {
     g_atomic_int_set(&ml->quit, true);
     g_main_context_wakeup(ml->ctx);
+}
+
+bool main_loop_is_main_thread(const struct main_loop *ml)
+{
+    return g_thread_self() == ml->owner;
 }
 
 void main_loop_post(struct main_loop *ml, GSourceFunc fn, void *opaque)

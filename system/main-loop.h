@@ -23,6 +23,7 @@ struct main_loop {
     GPollFD *fds;
     gint nfds_alloc;
     gint quit; /* atomic */
+    GThread *owner; /* the thread that created the loop and runs it */
 };
 
 void main_loop_init(struct main_loop *ml);
@@ -37,6 +38,9 @@ void main_loop_iterate(struct main_loop *ml, int timeout_ms);
 void main_loop_run(struct main_loop *ml);
 /* Ask main_loop_run() to return; any thread, lock held or not. */
 void main_loop_quit(struct main_loop *ml);
+
+/* Is the caller the loop's own (main) thread? */
+bool main_loop_is_main_thread(const struct main_loop *ml);
 
 /* Run fn(opaque) on the main thread soon.  Any thread. */
 void main_loop_post(struct main_loop *ml, GSourceFunc fn, void *opaque);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "migration/channel.h"
 #include "util/error.h"
 #include "util/keyval.h"
 #include "util/size.h"
@@ -488,6 +489,21 @@ static bool opt_dump_vmstate(struct options *o, const char *arg, GError **errp)
     return true;
 }
 
+/* -incoming URI: checked now, so a typo fails before the VM is built. */
+static bool opt_incoming(struct options *o, const char *arg, GError **errp)
+{
+    struct mig_uri u;
+
+    if (strcmp(arg, "defer")) {
+        if (!mig_uri_parse(arg, &u, errp))
+            return false;
+        mig_uri_clear(&u);
+    }
+    g_free(o->incoming);
+    o->incoming = g_strdup(arg);
+    return true;
+}
+
 static bool opt_flag_S(struct options *o, const char *arg, GError **errp)
 {
     (void)arg, (void)errp;
@@ -541,6 +557,8 @@ static const struct option_def option_defs[] = {
     { "display", "none", opt_display, "accepted for QEMU compatibility" },
     { "name", "NAME", opt_name, "guest name" },
     { "S", NULL, opt_flag_S, "do not start the vCPUs (start paused)" },
+    { "incoming", "URI", opt_incoming,
+      "wait for a migration: tcp:HOST:PORT, unix:PATH, exec:CMD, fd:N, file:PATH or defer" },
     { "no-reboot", NULL, opt_flag_no_reboot, "exit instead of rebooting the guest" },
     { "machine", "TYPE", opt_machine, "machine type: tern-1.0 (default)" },
     { "M", "TYPE", opt_machine, "same as -machine" },
@@ -646,6 +664,7 @@ void options_clear(struct options *o)
     g_free(o->name);
     g_free(o->machine);
     g_free(o->dump_vmstate);
+    g_free(o->incoming);
     if (o->monitors)
         g_ptr_array_unref(o->monitors);
     if (o->chardevs)

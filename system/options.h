@@ -65,6 +65,7 @@ struct options {
     bool no_reboot;
     struct debug_exit_config debug_exit;
     char *dump_vmstate; /* -dump-vmstate FILE */
+    char *incoming;     /* -incoming URI ("defer" included) */
 };
 
 /* Fill @o from argv (argv[0] is the program).  On error @o is left freed. */

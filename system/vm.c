@@ -18,12 +18,58 @@ void vm_unlock(struct vm *vm)
     main_loop_unlock(&vm->loop);
 }
 
-void vm_emit_event(struct vm *vm, const char *name, JsonObject *data)
+struct vm_pending_event {
+    char *name;
+    JsonObject *data;
+};
+
+static void vm_deliver_event(struct vm *vm, const char *name, JsonObject *data)
 {
     if (vm->event)
         vm->event(vm->event_opaque, name, data);
     else if (data)
         json_object_unref(data);
+}
+
+/* Main thread, lock held: events raised elsewhere, oldest first. */
+static void vm_flush_events(struct vm *vm)
+{
+    struct vm_pending_event *e;
+
+    while ((e = g_queue_pop_head(&vm->events_pending))) {
+        vm_deliver_event(vm, e->name, e->data);
+        g_free(e->name);
+        g_free(e);
+    }
+}
+
+static gboolean vm_flush_events_cb(gpointer opaque)
+{
+    struct vm *vm = opaque;
+
+    vm->events_posted = false;
+    vm_flush_events(vm);
+    return G_SOURCE_REMOVE;
+}
+
+/* Monitors live on the main thread: other threads (migration) queue. */
+void vm_emit_event(struct vm *vm, const char *name, JsonObject *data)
+{
+    struct vm_pending_event *e;
+
+    if (main_loop_is_main_thread(&vm->loop)) {
+        vm_flush_events(vm);
+        vm_deliver_event(vm, name, data);
+        return;
+    }
+    e = g_new(struct vm_pending_event, 1);
+    e->name = g_strdup(name);
+    e->data = data;
+    g_queue_push_tail(&vm->events_pending, e);
+    if (!vm->events_posted) {
+        vm->events_posted = true;
+        main_loop_post(&vm->loop, vm_flush_events_cb, vm);
+    }
 }
 
 JsonObject *vm_event_reason(bool guest, const char *reason)
@@ -220,6 +266,8 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     vm->mem.fd = -1;
     savevm_init(&vm->savevm, opts->machine);
     main_loop_init(&vm->loop);
+    g_queue_init(&vm->events_pending);
+    vm_migration_init(vm, opts);
     iomap_init(&vm->pio, "port I/O");
     iomap_init(&vm->mmio, "MMIO");
 
@@ -254,7 +302,10 @@ void vm_free(struct vm *vm)
     if (!vm)
         return;
     vm_lock(vm);
+    vm_migration_destroy(vm);
     cpus_destroy(&vm->cpus);
+    vm->event = NULL;
+    vm_flush_events(vm);
     vm_unlock(vm);
     for (unsigned i = 0; i < G_N_ELEMENTS(vm->signal_sources); i++) {
         if (vm->signal_sources[i]) {
@@ -321,6 +372,8 @@ void vm_quit(struct vm *vm, const char *reason)
 
 bool vm_start(struct vm *vm, GError **errp)
 {
+    if (vm->incoming_uri)
+        return vm_start_incoming(vm, errp);
     if (vm->start_paused)
         return true; /* stays in prelaunch until "cont" */
     return vm_resume(vm, errp);

@@ -24,6 +24,8 @@
 #include "chardev/chardev.h"
 #include "hw/x86/boot.h"
 #include "hw/x86/machine.h"
+#include "migration/incoming.h"
+#include "migration/migration.h"
 #include "migration/savevm.h"
 #include "system/iomap.h"
 #include "system/main-loop.h"
@@ -59,9 +61,20 @@ struct vm {
     unsigned resets; /* completed system resets, for tests and logs */
 
     /* Where run-state events go (the monitors); NULL: nowhere.  Called on
-     * the main thread with the VM lock held; @data may be NULL, is taken. */
+     * the main thread with the VM lock held; @data may be NULL, is taken.
+     * Events raised on other threads wait in events_pending for the main
+     * loop, in order. */
     void (*event)(void *opaque, const char *name, JsonObject *data);
     void *event_opaque;
+    GQueue events_pending;
+    bool events_posted;
+
+    /* Migration (system/vm-migration.c). */
+    struct migration migration;
+    struct incoming incoming;
+    char *incoming_uri;               /* -incoming: started by vm_start() */
+    enum runstate mig_prev_runstate;  /* before the switch-over stop */
+    GHashTable *named_fds;            /* getfd NAME -> descriptor */
     GSource *signal_sources[3];
 };
 
@@ -97,6 +110,15 @@ void vm_quit(struct vm *vm, const char *reason);
 void vm_emit_event(struct vm *vm, const char *name, JsonObject *data);
 /* JSON object {"guest": guest, "reason": reason} for SHUTDOWN/RESET. */
 JsonObject *vm_event_reason(bool guest, const char *reason);
+
+/* ---- migration glue, system/vm-migration.c (lock held, main thread) ---- */
+void vm_migration_init(struct vm *vm, const struct options *opts);
+void vm_migration_destroy(struct vm *vm);
+/* vm_start() with -incoming: inmigrate, then listen or load. */
+bool vm_start_incoming(struct vm *vm, GError **errp);
+/* getfd: keep @fd (taken) under @name, replacing an older one. */
+void vm_add_named_fd(struct vm *vm, const char *name, int fd);
+bool vm_close_named_fd(struct vm *vm, const char *name, GError **errp);
 
 void vm_lock(struct vm *vm);
 void vm_unlock(struct vm *vm);

@@ -363,7 +363,7 @@ static char *hmp_run(const char *in, size_t chunk)
     struct hmp_session s;
     size_t len = strlen(in);
 
-    hmp_session_init(&s, &fake_ctx, capture_send, &cap);
+    hmp_session_init(&s, &fake_ctx, NULL, capture_send, &cap);
     hmp_session_greet(&s);
     for (size_t off = 0; off < len; off += chunk ? chunk : len)
         hmp_session_feed(&s, in + off, MIN(chunk ? chunk : len, len - off));

@@ -1,0 +1,218 @@
+#include "migration/incoming.h"
+
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+static void incoming_event_status(struct incoming *in, enum migration_status s)
+{
+    JsonObject *o;
+
+    if (!*in->events || !in->vm->event)
+        return;
+    o = json_object_new();
+    json_object_set_string_member(o, "status", migration_status_name(s));
+    in->vm->event(in->vm_opaque, "MIGRATION", o);
+}
+
+static void incoming_set_status(struct incoming *in, enum migration_status s)
+{
+    g_atomic_int_set(&in->status, s);
+    incoming_event_status(in, s);
+}
+
+void incoming_init(struct incoming *in, GMutex *lock, GMainContext *ctx, struct savevm *sv,
+                   const struct incoming_vm_ops *vm, void *vm_opaque, const bool *events)
+{
+    memset(in, 0, sizeof(*in));
+    in->lock = lock;
+    in->ctx = ctx;
+    in->sv = sv;
+    in->vm = vm;
+    in->vm_opaque = vm_opaque;
+    in->events = events;
+    in->listen_fd = -1;
+    in->exit_on_error = true;
+    mig_channel_init(&in->ch);
+}
+
+static void incoming_stop_listening(struct incoming *in)
+{
+    if (in->listen_src) {
+        g_source_destroy(in->listen_src);
+        g_source_unref(in->listen_src);
+        in->listen_src = NULL;
+    }
+    if (in->listen_fd >= 0)
+        close(in->listen_fd);
+    in->listen_fd = -1;
+}
+
+/* Main thread, lock held: the loader has finished. */
+static gboolean incoming_done(gpointer opaque)
+{
+    struct incoming *in = opaque;
+    GThread *t = in->thread;
+
+    in->thread = NULL;
+    g_mutex_unlock(in->lock);
+    g_thread_join(t);
+    g_mutex_lock(in->lock);
+    g_clear_pointer(&in->done_src, g_source_unref);
+    mig_channel_close(&in->ch, NULL);
+    in->total_ms = (g_get_monotonic_time() - in->start_us) / 1000;
+    if (in->load_ok) {
+        incoming_set_status(in, MIGRATION_STATUS_COMPLETED);
+    } else {
+        in->error_desc = g_strdup(in->load_err->message);
+        incoming_set_status(in, MIGRATION_STATUS_FAILED);
+    }
+    in->vm->done(in->vm_opaque, in->load_ok, in->load_err);
+    g_clear_error(&in->load_err);
+    return G_SOURCE_REMOVE;
+}
+
+/* Tell the source how the load went (SHUT), when it asked. */
+static bool incoming_acknowledge(struct incoming *in, bool ok, GError **errp)
+{
+    const uint8_t shut[8] = { 0, 1, 0, 4, 0, 0, 0, ok ? 0 : 1 };
+
+    if (!in->sv->return_path_requested || !in->ch.socket)
+        return true;
+    if (!mig_channel_write_all(in->ch.fd, shut, sizeof(shut), errp)) {
+        g_prefix_error(errp, "cannot acknowledge the migration to the source: ");
+        return false;
+    }
+    return true;
+}
+
+static gpointer incoming_thread(gpointer opaque)
+{
+    struct incoming *in = opaque;
+    QEMUFile *f = qemu_file_new_fd_input(in->ch.fd);
+    GError *err = NULL;
+    bool ok = savevm_load(in->sv, f, &err);
+
+    qemu_file_close(f, NULL);
+    /* A failed load still answers, so the source resumes at once. */
+    if (!incoming_acknowledge(in, ok, ok ? &err : NULL))
+        ok = false;
+    in->load_ok = ok;
+    in->load_err = err;
+    in->done_src = g_idle_source_new();
+    g_source_set_callback(in->done_src, incoming_done, in, NULL);
+    g_source_attach(in->done_src, in->ctx);
+    return NULL;
+}
+
+static void incoming_start_loader(struct incoming *in)
+{
+    int flags = fcntl(in->ch.fd, F_GETFL);
+
+    if (flags >= 0)
+        fcntl(in->ch.fd, F_SETFL, flags & ~O_NONBLOCK); /* QEMUFile blocks */
+    in->start_us = g_get_monotonic_time();
+    incoming_set_status(in, MIGRATION_STATUS_ACTIVE);
+    in->thread = g_thread_new("mig-incoming", incoming_thread, in);
+}
+
+/* The listener: one connection is the migration. */
+static gboolean incoming_accept(gint fd, GIOCondition cond, gpointer opaque)
+{
+    struct incoming *in = opaque;
+    int c = sock_accept(fd);
+
+    (void)cond;
+    if (c < 0)
+        return G_SOURCE_CONTINUE;
+    in->ch.fd = c;
+    in->ch.socket = true;
+    incoming_stop_listening(in);
+    incoming_start_loader(in);
+    return G_SOURCE_REMOVE;
+}
+
+static bool incoming_listen(struct incoming *in, const struct mig_uri *u, GError **errp)
+{
+    in->listen_fd = mig_channel_listen(u, errp);
+    if (in->listen_fd < 0)
+        return false;
+    in->port = u->kind == MIG_TRANSPORT_TCP ? sock_local_port(in->listen_fd) : 0;
+    in->listen_src = g_unix_fd_source_new(in->listen_fd, G_IO_IN);
+    g_source_set_callback(in->listen_src, G_SOURCE_FUNC(incoming_accept), in, NULL);
+    g_source_attach(in->listen_src, in->ctx);
+    incoming_set_status(in, MIGRATION_STATUS_SETUP);
+    return true;
+}
+
+bool incoming_start(struct incoming *in, const char *uri, GError **errp)
+{
+    struct mig_uri u;
+    bool ok;
+
+    if (!strcmp(uri, "defer")) {
+        in->deferred = true;
+        return true;
+    }
+    if (g_atomic_int_get(&in->status) != MIGRATION_STATUS_NONE) {
+        error_setg(errp, "The incoming migration has already been started");
+        return false;
+    }
+    if (!mig_uri_parse(uri, &u, errp))
+        return false;
+    g_free(in->desc);
+    in->desc = g_strdup(uri);
+    if (u.kind == MIG_TRANSPORT_TCP || u.kind == MIG_TRANSPORT_UNIX) {
+        ok = incoming_listen(in, &u, errp);
+    } else {
+        ok = mig_channel_open_in(&in->ch, &u, in->fd_lookup, in->fd_lookup_opaque, errp);
+        if (ok)
+            incoming_start_loader(in);
+    }
+    mig_uri_clear(&u);
+    if (ok)
+        in->deferred = false;
+    return ok;
+}
+
+void incoming_destroy(struct incoming *in)
+{
+    incoming_stop_listening(in);
+    if (in->thread) {
+        GThread *t = in->thread;
+
+        in->thread = NULL;
+        mig_channel_cancel(&in->ch);
+        g_mutex_unlock(in->lock);
+        g_thread_join(t);
+        g_mutex_lock(in->lock);
+        /* Its result was posted to a loop that will not run again. */
+        if (in->done_src) {
+            g_source_destroy(in->done_src);
+            g_clear_pointer(&in->done_src, g_source_unref);
+        }
+        g_clear_error(&in->load_err);
+    }
+    mig_channel_close(&in->ch, NULL);
+    g_free(in->error_desc);
+    g_free(in->desc);
+    in->error_desc = in->desc = NULL;
+}
+
+JsonObject *incoming_query(struct incoming *in)
+{
+    JsonObject *o = json_object_new();
+    enum migration_status s = g_atomic_int_get(&in->status);
+
+    if (s == MIGRATION_STATUS_NONE)
+        return o;
+    json_object_set_string_member(o, "status", migration_status_name(s));
+    if (s == MIGRATION_STATUS_COMPLETED || s == MIGRATION_STATUS_FAILED)
+        json_object_set_int_member(o, "total-time", in->total_ms);
+    if (s == MIGRATION_STATUS_FAILED && in->error_desc)
+        json_object_set_string_member(o, "error-desc", in->error_desc);
+    return o;
+}

@@ -1,0 +1,542 @@
+/*
+ * migration/migration.c, incoming.c and channel.c without /dev/kvm: a
+ * source and a destination in one process, each with its own "VM lock",
+ * savevm and a RAM block in plain memory, migrating over real UNIX
+ * sockets, exec and files.  Covers the state machine and its events, the
+ * return-path acknowledgement, pages written during pre-copy, failure and
+ * cancel (the source resumes), a destination that refuses the stream, and
+ * parameter/capability validation.
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "migration/channel.h"
+#include "migration/incoming.h"
+#include "migration/migration.h"
+
+#define PAGES 2048 /* 8 MiB */
+
+struct end {
+    GMutex lock;
+    GMainContext *ctx;
+    struct savevm sv;
+    struct ram_state rs;
+    uint8_t *mem;
+    size_t pages;
+    /* source */
+    struct migration ms;
+    bool stopped, resumed, completed;
+    /* destination */
+    struct incoming in;
+    bool done, load_ok;
+    char *load_error;
+    GPtrArray *events; /* "MIGRATION:active", "MIGRATION_PASS", ... */
+};
+
+static void end_event(void *opaque, const char *name, JsonObject *data)
+{
+    struct end *e = opaque;
+
+    if (data && json_object_has_member(data, "status"))
+        g_ptr_array_add(e->events,
+                        g_strdup_printf("%s:%s", name, json_object_get_string_member(data, "status")));
+    else
+        g_ptr_array_add(e->events, g_strdup(name));
+    if (data)
+        json_object_unref(data);
+}
+
+static bool end_stop(void *opaque, GError **errp)
+{
+    struct end *e = opaque;
+
+    (void)errp;
+    e->stopped = true;
+    return true;
+}
+
+static void end_resume(void *opaque)
+{
+    ((struct end *)opaque)->resumed = true;
+}
+
+static void end_completed(void *opaque)
+{
+    ((struct end *)opaque)->completed = true;
+}
+
+static const struct migration_vm_ops end_mig_ops = {
+    .stop = end_stop,
+    .resume = end_resume,
+    .completed = end_completed,
+    .event = end_event,
+};
+
+static void end_done(void *opaque, bool ok, const GError *err)
+{
+    struct end *e = opaque;
+
+    e->done = true;
+    e->load_ok = ok;
+    e->load_error = err ? g_strdup(err->message) : NULL;
+}
+
+static const struct incoming_vm_ops end_in_ops = {
+    .done = end_done,
+    .event = end_event,
+};
+
+static void end_init(struct end *e, size_t pages, uint8_t fill_seed)
+{
+    g_autoptr(GError) err = NULL;
+
+    memset(e, 0, sizeof(*e));
+    g_mutex_init(&e->lock);
+    e->ctx = g_main_context_new();
+    e->pages = pages;
+    e->mem = g_malloc0(pages * RAM_PAGE_SIZE);
+    for (size_t p = 0; fill_seed && p < pages; p++) {
+        if (p % 3) /* some zero pages too */
+            memset(e->mem + p * RAM_PAGE_SIZE, (uint8_t)(p * 7 + fill_seed), RAM_PAGE_SIZE);
+    }
+    e->events = g_ptr_array_new_with_free_func(g_free);
+    savevm_init(&e->sv, "tern-1.0");
+    ram_state_init(&e->rs, NULL, NULL);
+    g_assert_true(ram_add_block(&e->rs, "pc.ram", e->mem, pages * RAM_PAGE_SIZE, &err));
+    g_assert_true(ram_register(&e->rs, &e->sv, &err));
+    migration_init(&e->ms, &e->lock, &e->sv, &e->rs, &end_mig_ops, e);
+    e->ms.caps[MIGRATION_CAP_EVENTS] = true;
+    incoming_init(&e->in, &e->lock, e->ctx, &e->sv, &end_in_ops, e,
+                  &e->ms.caps[MIGRATION_CAP_EVENTS]);
+    e->in.exit_on_error = false;
+}
+
+static void end_clear(struct end *e)
+{
+    g_mutex_lock(&e->lock);
+    migration_destroy(&e->ms);
+    incoming_destroy(&e->in);
+    g_mutex_unlock(&e->lock);
+    savevm_destroy(&e->sv);
+    ram_state_destroy(&e->rs);
+    g_main_context_unref(e->ctx);
+    g_ptr_array_unref(e->events);
+    g_free(e->mem);
+    g_free(e->load_error);
+    g_mutex_clear(&e->lock);
+}
+
+static bool end_has_event(struct end *e, const char *what)
+{
+    for (guint i = 0; i < e->events->len; i++) {
+        if (!strcmp(e->events->pdata[i], what))
+            return true;
+    }
+    return false;
+}
+
+/* Run the destination's loop (lock held, as a main loop would) until the
+ * source's thread has ended and the destination reported, or a deadline. */
+static void run_until_done(struct end *src, struct end *dst, bool want_dst)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    for (;;) {
+        bool src_done;
+
+        g_mutex_lock(&src->lock);
+        src_done = src->ms.thread_done;
+        g_mutex_unlock(&src->lock);
+        if (src_done && (!want_dst || dst->done))
+            break;
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        if (dst) {
+            g_mutex_lock(&dst->lock);
+            while (g_main_context_iteration(dst->ctx, FALSE))
+                ;
+            g_mutex_unlock(&dst->lock);
+        }
+        g_usleep(1000);
+    }
+    g_mutex_lock(&src->lock);
+    migration_reap(&src->ms);
+    g_mutex_unlock(&src->lock);
+}
+
+static char *sock_path(const char *tmp, const char *name)
+{
+    return g_build_filename(tmp, name, NULL);
+}
+
+static void start_pair(struct end *src, struct end *dst, const char *tmp)
+{
+    g_autofree char *path = sock_path(tmp, "mig.sock");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autoptr(GError) err = NULL;
+
+    g_mutex_lock(&dst->lock);
+    g_assert_true(incoming_start(&dst->in, uri, &err));
+    g_mutex_unlock(&dst->lock);
+    g_mutex_lock(&src->lock);
+    g_assert_true(migration_start(&src->ms, uri, &err));
+    g_mutex_unlock(&src->lock);
+}
+
+static void test_uri_parse(void)
+{
+    static const char *const good[] = { "tcp:localhost:4444", "tcp:[::1]:4444", "tcp::4444",
+                                        "tcp:0:4444,to=4450", "unix:/tmp/x", "exec:cat > /dev/null",
+                                        "fd:3", "fd:migfd", "file:/tmp/snap" };
+    static const char *const bad[] = { "tcp:host", "tcp:h:1,foo=2", "udp:h:1", "exec:", "fd:",
+                                       "file:", "unix:", "", "rdma:h:1" };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(good); i++) {
+        struct mig_uri u;
+        g_autoptr(GError) err = NULL;
+
+        g_assert_true(mig_uri_parse(good[i], &u, &err));
+        g_assert_no_error(err);
+        mig_uri_clear(&u);
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        struct mig_uri u;
+        g_autoptr(GError) err = NULL;
+
+        g_assert_false(mig_uri_parse(bad[i], &u, &err));
+        g_assert_nonnull(err);
+    }
+}
+
+/* The whole protocol over a UNIX socket, with the "guest" writing pages
+ * through ram_mark_dirty while pre-copy runs. */
+static void test_unix_round_trip(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    struct end src, dst;
+    unsigned writes = 0;
+
+    end_init(&src, PAGES, 1);
+    end_init(&dst, PAGES, 0);
+    src.ms.params.max_bandwidth = 16 << 20; /* 8 MiB: about half a second */
+    start_pair(&src, &dst, tmp);
+    for (;;) {
+        bool running;
+
+        g_mutex_lock(&src.lock);
+        running = migration_get_status(&src.ms) == MIGRATION_STATUS_SETUP ||
+                  migration_get_status(&src.ms) == MIGRATION_STATUS_ACTIVE;
+        if (running) {
+            uint64_t page = g_random_int_range(0, PAGES);
+
+            src.mem[page * RAM_PAGE_SIZE + 17] ^= 0x5a;
+            ram_mark_dirty(&src.rs, 0, page * RAM_PAGE_SIZE + 17, 1);
+            writes++;
+        }
+        g_mutex_unlock(&src.lock);
+        if (!running)
+            break;
+        g_mutex_lock(&dst.lock);
+        while (g_main_context_iteration(dst.ctx, FALSE))
+            ;
+        g_mutex_unlock(&dst.lock);
+        g_usleep(200);
+    }
+    run_until_done(&src, &dst, true);
+
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_true(src.stopped && src.completed && !src.resumed);
+    g_assert_true(dst.done && dst.load_ok);
+    g_assert_cmpint(dst.in.status, ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_cmpmem(src.mem, PAGES * RAM_PAGE_SIZE, dst.mem, PAGES * RAM_PAGE_SIZE);
+    g_assert_cmpuint(writes, >, 10);
+    g_assert_true(end_has_event(&src, "MIGRATION:setup"));
+    g_assert_true(end_has_event(&src, "MIGRATION:active"));
+    g_assert_true(end_has_event(&src, "MIGRATION:device"));
+    g_assert_true(end_has_event(&src, "MIGRATION:completed"));
+    g_assert_true(end_has_event(&src, "MIGRATION_PASS"));
+    g_assert_true(end_has_event(&dst, "MIGRATION:active"));
+    g_assert_true(end_has_event(&dst, "MIGRATION:completed"));
+    /* The first pass ended before the switch-over: two syncs at least. */
+    g_assert_cmpuint(src.rs.stats.dirty_sync_count, >=, 2);
+
+    g_mutex_lock(&src.lock);
+    g_autoptr(JsonObject) q = migration_query(&src.ms);
+    g_mutex_unlock(&src.lock);
+    g_assert_cmpstr(json_object_get_string_member(q, "status"), ==, "completed");
+    g_assert_true(json_object_has_member(q, "downtime"));
+    JsonObject *ram = json_object_get_object_member(q, "ram");
+    g_assert_cmpint(json_object_get_int_member(ram, "total"), ==, PAGES * RAM_PAGE_SIZE);
+    g_assert_cmpint(json_object_get_int_member(ram, "duplicate"), >=, PAGES / 4);
+    g_assert_cmpint(json_object_get_int_member(ram, "transferred"), >,
+                    (PAGES * 2 / 3) * RAM_PAGE_SIZE);
+    end_clear(&src);
+    end_clear(&dst);
+    g_rmdir(tmp);
+}
+
+/* exec: out to a file through the shell, then load it with file: and with
+ * exec: (no return path: completion is the shell exiting 0). */
+static void test_exec_and_file(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autofree char *snap = sock_path(tmp, "snap");
+    g_autofree char *out = g_strdup_printf("exec:cat > %s", snap);
+    const char *in_uris[2] = { NULL, NULL };
+    g_autofree char *file_uri = g_strdup_printf("file:%s", snap);
+    g_autofree char *exec_uri = g_strdup_printf("exec:cat %s", snap);
+    g_autoptr(GError) err = NULL;
+    struct end src;
+
+    end_init(&src, 256, 9);
+    src.ms.params.max_bandwidth = 0;
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, out, &err));
+    g_mutex_unlock(&src.lock);
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+
+    in_uris[0] = file_uri;
+    in_uris[1] = exec_uri;
+    for (unsigned i = 0; i < 2; i++) {
+        struct end dst;
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        end_init(&dst, 256, 0);
+        g_mutex_lock(&dst.lock);
+        g_assert_true(incoming_start(&dst.in, in_uris[i], &err));
+        while (!dst.done) {
+            g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+            g_main_context_iteration(dst.ctx, FALSE);
+            g_mutex_unlock(&dst.lock);
+            g_usleep(1000);
+            g_mutex_lock(&dst.lock);
+        }
+        g_mutex_unlock(&dst.lock);
+        g_assert_true(dst.load_ok);
+        g_assert_cmpmem(src.mem, 256 * RAM_PAGE_SIZE, dst.mem, 256 * RAM_PAGE_SIZE);
+        end_clear(&dst);
+    }
+    /* A command that fails: the migration fails, the source resumes. */
+    end_clear(&src);
+    end_init(&src, 256, 9);
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, "exec:cat > /dev/null; exit 3", &err));
+    g_mutex_unlock(&src.lock);
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_FAILED);
+    g_assert_true(src.resumed);
+    g_assert_nonnull(strstr(src.ms.error_desc, "status 3"));
+    end_clear(&src);
+    g_unlink(snap);
+    g_rmdir(tmp);
+}
+
+/* Nobody listening; a destination that hangs up at once. */
+static void test_connect_failures(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autofree char *path = sock_path(tmp, "none.sock");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autoptr(GError) err = NULL;
+    struct sock_addr a;
+    struct end src;
+    int lfd, c;
+
+    end_init(&src, 64, 1);
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, uri, &err));
+    g_mutex_unlock(&src.lock);
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_FAILED);
+    g_assert_false(src.stopped); /* never got as far as stopping */
+    g_assert_nonnull(src.ms.error_desc);
+
+    /* Accept, then close before acknowledging anything. */
+    g_assert_true(sock_addr_parse(uri, &a, &err));
+    lfd = sock_listen(&a, 1, &err);
+    g_assert_cmpint(lfd, >=, 0);
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, uri, &err));
+    g_mutex_unlock(&src.lock);
+    while ((c = sock_accept(lfd)) < 0)
+        g_usleep(1000);
+    {
+        char buf[65536];
+        ssize_t n;
+        size_t total = 0;
+
+        /* Swallow the stream up to EOF-of-devices, then hang up. */
+        while ((n = read(c, buf, sizeof(buf))) != 0) {
+            if (n > 0)
+                total += n;
+            if (total > 64 * RAM_PAGE_SIZE / 2)
+                break;
+        }
+        close(c);
+    }
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_FAILED);
+    g_assert_false(src.completed);
+    g_assert_true(!src.stopped || src.resumed);
+    close(lfd);
+    sock_addr_clear(&a);
+    end_clear(&src);
+    g_unlink(path);
+    g_rmdir(tmp);
+}
+
+/* A destination with less RAM refuses the stream: it answers SHUT(1) and
+ * the source fails (with that reason) and resumes. */
+static void test_destination_refuses(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    struct end src, dst;
+
+    end_init(&src, 256, 1);
+    end_init(&dst, 128, 0);
+    src.ms.params.max_bandwidth = 0;
+    start_pair(&src, &dst, tmp);
+    run_until_done(&src, &dst, true);
+    g_assert_false(dst.load_ok);
+    g_assert_nonnull(strstr(dst.load_error, "MiB"));
+    g_assert_cmpint(dst.in.status, ==, MIGRATION_STATUS_FAILED);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_FAILED);
+    g_assert_false(src.completed);
+    g_assert_true(!src.stopped || src.resumed);
+    end_clear(&src);
+    end_clear(&dst);
+    g_rmdir(tmp);
+}
+
+/* migrate_cancel while pre-copy crawls at 1 MiB/s. */
+static void test_cancel(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    struct end src, dst;
+
+    end_init(&src, PAGES, 1);
+    end_init(&dst, PAGES, 0);
+    src.ms.params.max_bandwidth = 1 << 20;
+    start_pair(&src, &dst, tmp);
+    while (migration_get_status(&src.ms) != MIGRATION_STATUS_ACTIVE) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_mutex_lock(&dst.lock);
+        g_main_context_iteration(dst.ctx, FALSE);
+        g_mutex_unlock(&dst.lock);
+        g_usleep(1000);
+    }
+    g_mutex_lock(&src.lock);
+    migration_cancel(&src.ms);
+    g_mutex_unlock(&src.lock);
+    run_until_done(&src, &dst, true);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_CANCELLED);
+    g_assert_true(end_has_event(&src, "MIGRATION:cancelling"));
+    g_assert_true(end_has_event(&src, "MIGRATION:cancelled"));
+    g_assert_false(src.stopped);
+    g_assert_false(dst.load_ok);
+    /* A second migration after the cancel works from scratch. */
+    end_clear(&dst);
+    end_init(&dst, PAGES, 0);
+    src.ms.params.max_bandwidth = 0;
+    start_pair(&src, &dst, tmp);
+    run_until_done(&src, &dst, true);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_cmpmem(src.mem, PAGES * RAM_PAGE_SIZE, dst.mem, PAGES * RAM_PAGE_SIZE);
+    end_clear(&src);
+    end_clear(&dst);
+    g_rmdir(tmp);
+}
+
+static void test_busy(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autofree char *path = sock_path(tmp, "s");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autoptr(GError) err = NULL;
+    struct sock_addr a;
+    struct end src;
+    int lfd;
+
+    end_init(&src, 64, 1);
+    g_assert_true(sock_addr_parse(uri, &a, &err));
+    lfd = sock_listen(&a, 1, &err); /* accepts nothing: the thread waits */
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, uri, &err));
+    g_assert_false(migration_start(&src.ms, uri, &err));
+    g_assert_cmpstr(err->message, ==, "There's a migration process in progress");
+    g_clear_error(&err);
+    g_assert_false(migration_set_capability(&src.ms, "events", false, &err));
+    g_clear_error(&err);
+    migration_cancel(&src.ms);
+    g_mutex_unlock(&src.lock);
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_CANCELLED);
+    close(lfd);
+    sock_addr_clear(&a);
+    end_clear(&src);
+    g_unlink(path);
+    g_rmdir(tmp);
+}
+
+static void test_parameters(void)
+{
+    struct end e;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JsonNode) big = json_node_init_int(json_node_alloc(), 2000001);
+    g_autoptr(JsonNode) neg = json_node_init_int(json_node_alloc(), -1);
+    g_autoptr(JsonNode) ok = json_node_init_int(json_node_alloc(), 32 << 20);
+    g_autoptr(JsonNode) str = json_node_init_string(json_node_alloc(), "1");
+    g_autoptr(JsonObject) q = NULL;
+    g_autoptr(JsonArray) caps = NULL;
+
+    end_init(&e, 16, 0);
+    q = migration_query_parameters(&e.ms);
+    g_assert_cmpint(json_object_get_int_member(q, "max-bandwidth"), ==, 128 << 20);
+    g_assert_cmpint(json_object_get_int_member(q, "downtime-limit"), ==, 300);
+    g_assert_cmpint(json_object_get_int_member(q, "announce-initial"), ==, 50);
+    g_assert_cmpint(json_object_get_int_member(q, "announce-max"), ==, 550);
+    g_assert_cmpint(json_object_get_int_member(q, "announce-rounds"), ==, 5);
+    g_assert_cmpint(json_object_get_int_member(q, "announce-step"), ==, 100);
+    g_assert_false(migration_set_parameter(&e.ms, "downtime-limit", big, &err));
+    g_assert_nonnull(strstr(err->message, "downtime-limit"));
+    g_clear_error(&err);
+    g_assert_false(migration_set_parameter(&e.ms, "max-bandwidth", neg, &err));
+    g_clear_error(&err);
+    g_assert_false(migration_set_parameter(&e.ms, "max-bandwidth", str, &err));
+    g_clear_error(&err);
+    g_assert_false(migration_set_parameter(&e.ms, "no-such", ok, &err));
+    g_assert_cmpstr(err->message, ==, "Invalid parameter 'no-such'");
+    g_clear_error(&err);
+    g_assert_true(migration_set_parameter(&e.ms, "max-bandwidth", ok, &err));
+    g_assert_cmpint(e.ms.params.max_bandwidth, ==, 32 << 20);
+
+    caps = migration_query_capabilities(&e.ms);
+    g_assert_cmpuint(json_array_get_length(caps), ==, 21);
+    g_assert_false(migration_set_capability(&e.ms, "xbzrle", true, &err));
+    g_clear_error(&err);
+    g_assert_true(migration_set_capability(&e.ms, "xbzrle", false, &err));
+    g_assert_false(migration_set_capability(&e.ms, "bogus", true, &err));
+    g_clear_error(&err);
+    g_assert_true(migration_set_capability(&e.ms, "return-path", false, &err));
+    g_assert_false(e.ms.caps[MIGRATION_CAP_RETURN_PATH]);
+    end_clear(&e);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN); /* as tern does: a closed peer is an error */
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/migration/uri-parse", test_uri_parse);
+    g_test_add_func("/migration/unix-round-trip", test_unix_round_trip);
+    g_test_add_func("/migration/exec-and-file", test_exec_and_file);
+    g_test_add_func("/migration/connect-failures", test_connect_failures);
+    g_test_add_func("/migration/destination-refuses", test_destination_refuses);
+    g_test_add_func("/migration/cancel", test_cancel);
+    g_test_add_func("/migration/busy", test_busy);
+    g_test_add_func("/migration/parameters", test_parameters);
+    return g_test_run();
+}
