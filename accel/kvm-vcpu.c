@@ -25,6 +25,16 @@ static void vcpu_install_kick_handler(void)
     sigaction(VCPU_KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: ioctl must return */
 }
 
+/* A "cpu" section was loaded (VM lock held, vCPU parked): whatever this
+ * vCPU was doing before is gone with its old state. */
+static void vcpu_loaded(void *opaque)
+{
+    struct vcpu *v = opaque;
+
+    v->io_pending = false;
+    v->failed = false;
+}
+
 static bool vcpu_create(struct cpus *c, struct vcpu *v, unsigned index, GError **errp)
 {
     v->cpus = c;
@@ -41,7 +51,8 @@ static bool vcpu_create(struct cpus *c, struct vcpu *v, unsigned index, GError *
         return false;
     }
     return kvm_x86_vcpu_setup(v->fd, c->kvm->supported_cpuid, index, c->n, errp) &&
-           kvm_x86_save_reset_state(v->fd, &v->reset_state, errp);
+           kvm_x86_save_reset_state(v->fd, &v->reset_state, errp) &&
+           kvm_cpu_state_init(&v->state, c->kvm, v->fd, index, vcpu_loaded, v, errp);
 }
 
 bool cpus_init(struct cpus *c, struct kvm *kvm, unsigned n, GMutex *lock,
@@ -283,6 +294,16 @@ bool cpus_reset(struct cpus *c, const struct boot_entry *entry, GError **errp)
             return false;
     }
     return kvm_x86_set_boot_entry(c->vcpu[0].fd, entry, errp);
+}
+
+bool cpus_register_vmstate(struct cpus *c, struct savevm *sv, GError **errp)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        if (!savevm_register_vmsd(sv, "cpu", i, &kvm_cpu_state_vmstate, &c->vcpu[i].state.s,
+                                  errp))
+            return false;
+    }
+    return true;
 }
 
 void cpus_destroy(struct cpus *c)

@@ -29,8 +29,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "accel/kvm-cpu-state.h"
 #include "accel/kvm-x86.h"
 #include "accel/kvm.h"
+#include "migration/savevm.h"
 #include "system/iomap.h"
 
 /* What a vCPU thread reports to the VM.  Called with the VM lock held on the
@@ -57,6 +59,7 @@ struct vcpu {
     bool io_pending; /* last exit was I/O that KVM completes on the next entry */
     bool failed;     /* fatal KVM_RUN error: stays parked */
     struct kvm_x86_reset_state reset_state;
+    struct kvm_cpu_section state; /* the "cpu" migration section */
 };
 
 struct cpus {
@@ -85,6 +88,9 @@ void cpus_resume(struct cpus *c);
 bool cpus_all_parked(const struct cpus *c);
 /* Reset every vCPU to power-on and point vCPU 0 at @entry.  Paused. */
 bool cpus_reset(struct cpus *c, const struct boot_entry *entry, GError **errp);
+/* Register one "cpu" section per vCPU (instance = index).  Loading one
+ * also clears the vCPU's io_pending/failed: the loaded state is complete. */
+bool cpus_register_vmstate(struct cpus *c, struct savevm *sv, GError **errp);
 /* Stop and join the threads, close the vCPUs.  Lock held (dropped while
  * joining). */
 void cpus_destroy(struct cpus *c);

@@ -134,6 +134,45 @@ static bool kvm_create_devices(struct kvm *kvm, GError **errp)
     return kvm_snapshot_irqchip(kvm, &kvm->reset_state, errp);
 }
 
+static bool kvm_get_msr_index_list(struct kvm *kvm, GError **errp)
+{
+    struct kvm_msr_list probe = { .nmsrs = 0 };
+    g_autofree struct kvm_msr_list *l = NULL;
+
+    /* The first call fails with E2BIG and says how many there are. */
+    if (ioctl(kvm->fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG) {
+        error_setg_errno(errp, errno, "KVM_GET_MSR_INDEX_LIST");
+        return false;
+    }
+    l = g_malloc0(sizeof(*l) + probe.nmsrs * sizeof(l->indices[0]));
+    l->nmsrs = probe.nmsrs;
+    if (ioctl(kvm->fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+        error_setg_errno(errp, errno, "KVM_GET_MSR_INDEX_LIST");
+        return false;
+    }
+    kvm->msr_index = g_memdup2(l->indices, l->nmsrs * sizeof(l->indices[0]));
+    kvm->nmsr_index = l->nmsrs;
+    return true;
+}
+
+bool kvm_has_msr(const struct kvm *kvm, uint32_t index)
+{
+    for (unsigned i = 0; i < kvm->nmsr_index; i++) {
+        if (kvm->msr_index[i] == index)
+            return true;
+    }
+    return false;
+}
+
+/* Hosts where a process asked for AMX permission need a bigger area. */
+static void kvm_get_xsave_size(struct kvm *kvm)
+{
+    int size = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+
+    kvm->xsave_size = size > (int)sizeof(struct kvm_xsave) ? (uint32_t)size
+                                                            : sizeof(struct kvm_xsave);
+}
+
 bool kvm_init(struct kvm *kvm, const char *device, unsigned ncpus, GError **errp)
 {
     int max;
@@ -152,8 +191,10 @@ bool kvm_init(struct kvm *kvm, const char *device, unsigned ncpus, GError **errp
         error_setg(errp, "-smp %u: KVM supports at most %u vCPUs", ncpus, kvm->max_vcpus);
         goto fail;
     }
-    if (!kvm_get_supported_cpuid(kvm, errp) || !kvm_create_devices(kvm, errp))
+    if (!kvm_get_supported_cpuid(kvm, errp) || !kvm_get_msr_index_list(kvm, errp) ||
+        !kvm_create_devices(kvm, errp))
         goto fail;
+    kvm_get_xsave_size(kvm);
     return true;
 fail:
     kvm_destroy(kvm);
@@ -167,26 +208,94 @@ void kvm_destroy(struct kvm *kvm)
     if (kvm->fd >= 0)
         close(kvm->fd);
     g_free(kvm->supported_cpuid);
+    g_free(kvm->msr_index);
+    g_free(kvm->dirty_bitmap);
     memset(kvm, 0, sizeof(*kvm));
     kvm->fd = kvm->vm_fd = -1;
 }
 
-bool kvm_map_memory(struct kvm *kvm, const struct guest_memory *mem, GError **errp)
+static bool kvm_set_slot(struct kvm *kvm, unsigned i, uint32_t flags, GError **errp)
 {
-    for (unsigned i = 0; i < mem->nranges; i++) {
-        struct kvm_userspace_memory_region r = {
-            .slot = i,
-            .guest_phys_addr = mem->ranges[i].gpa,
-            .memory_size = mem->ranges[i].size,
-            .userspace_addr = (uintptr_t)mem->ranges[i].hva,
-        };
+    const struct ram_range *r = &kvm->mem->ranges[i];
+    struct kvm_userspace_memory_region region = {
+        .slot = i,
+        .flags = flags,
+        .guest_phys_addr = r->gpa,
+        .memory_size = r->size,
+        .userspace_addr = (uintptr_t)r->hva,
+    };
 
-        if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-            error_setg_errno(errp, errno, "KVM_SET_USER_MEMORY_REGION (slot %u)", i);
-            return false;
-        }
+    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        error_setg_errno(errp, errno, "KVM_SET_USER_MEMORY_REGION (slot %u)", i);
+        return false;
     }
     return true;
+}
+
+bool kvm_map_memory(struct kvm *kvm, const struct guest_memory *mem, GError **errp)
+{
+    kvm->mem = mem;
+    for (unsigned i = 0; i < mem->nranges; i++) {
+        if (!kvm_set_slot(kvm, i, 0, errp))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t kvm_slot_pages(const struct kvm *kvm, unsigned i)
+{
+    return kvm->mem->ranges[i].size / RAM_PAGE_SIZE;
+}
+
+bool kvm_dirty_log_start(struct kvm *kvm, GError **errp)
+{
+    uint64_t most = 0;
+
+    for (unsigned i = 0; i < kvm->mem->nranges; i++) {
+        most = MAX(most, kvm_slot_pages(kvm, i));
+        if (!kvm_set_slot(kvm, i, KVM_MEM_LOG_DIRTY_PAGES, errp))
+            goto fail;
+    }
+    kvm->dirty_logging = true;
+    g_free(kvm->dirty_bitmap);
+    kvm->dirty_bitmap = g_new0(uint64_t, (most + 63) / 64);
+    return true;
+fail:
+    kvm_dirty_log_stop(kvm); /* the slots before the failing one */
+    return false;
+}
+
+bool kvm_dirty_log_sync(struct kvm *kvm, struct ram_state *rs, unsigned block, GError **errp)
+{
+    if (!kvm->dirty_logging && !kvm_dirty_log_start(kvm, errp))
+        return false;
+    for (unsigned i = 0; i < kvm->mem->nranges; i++) {
+        struct kvm_dirty_log log = { .slot = i, .dirty_bitmap = kvm->dirty_bitmap };
+
+        if (ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+            error_setg_errno(errp, errno, "KVM_GET_DIRTY_LOG (slot %u)", i);
+            return false;
+        }
+        ram_or_dirty_bitmap(rs, block, kvm->mem->ranges[i].offset / RAM_PAGE_SIZE,
+                            kvm->dirty_bitmap, kvm_slot_pages(kvm, i));
+    }
+    return true;
+}
+
+void kvm_dirty_log_stop(struct kvm *kvm)
+{
+    g_autoptr(GError) err = NULL;
+
+    /* Every slot, also after a partial start; a failure here only costs
+     * speed (write-protect faults), so it is reported, not fatal. */
+    for (unsigned i = 0; i < kvm->mem->nranges; i++) {
+        if (!kvm_set_slot(kvm, i, 0, &err)) {
+            fprintf(stderr, "tern: stopping dirty logging: %s\n", err->message);
+            g_clear_error(&err);
+        }
+    }
+    kvm->dirty_logging = false;
+    g_clear_pointer(&kvm->dirty_bitmap, g_free);
 }
 
 void kvm_irq_set(void *opaque, unsigned gsi, int level)

@@ -487,6 +487,7 @@ static gpointer migration_thread(gpointer opaque)
 
     migration_teardown(ms);
     g_mutex_lock(ms->lock);
+    savevm_save_cleanup(ms->sv); /* dirty logging off, whatever happened */
     migration_finish(ms, ok, err);
     ms->thread_done = true;
     g_cond_broadcast(&ms->wake);

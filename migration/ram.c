@@ -1,12 +1,20 @@
 #include "migration/ram.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/error.h"
 #include "util/size.h"
 
 #define BITS_PER_LONG (8 * sizeof(unsigned long))
 #define PAGE_MASK (~(uint64_t)(RAM_PAGE_SIZE - 1))
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* KVM's dirty log is in 64-bit words; the marks are unsigned longs. */
+G_STATIC_ASSERT(sizeof(unsigned long) == sizeof(uint64_t));
 
 static uint64_t ram_block_pages(const struct ram_block *b)
 {
@@ -24,6 +32,11 @@ void ram_state_init(struct ram_state *rs, ram_sync_fn sync, void *sync_opaque)
     rs->sync = sync;
     rs->sync_opaque = sync_opaque;
     g_mutex_init(&rs->dirty_lock);
+}
+
+void ram_state_set_sync_stop(struct ram_state *rs, ram_sync_stop_fn stop)
+{
+    rs->sync_stop = stop;
 }
 
 void ram_state_destroy(struct ram_state *rs)
@@ -71,6 +84,33 @@ void ram_set_dirty_page(struct ram_state *rs, unsigned block, uint64_t page)
         b->dirty[page / BITS_PER_LONG] |= 1ul << (page % BITS_PER_LONG);
 }
 
+void ram_or_dirty_bitmap(struct ram_state *rs, unsigned block, uint64_t first_page,
+                         const uint64_t *bits, uint64_t npages)
+{
+    struct ram_block *b = &rs->blocks[block];
+    uint64_t pages = ram_block_pages(b);
+    unsigned shift = first_page % BITS_PER_LONG;
+
+    if (first_page >= pages)
+        return;
+    npages = MIN(npages, pages - first_page);
+    for (uint64_t i = 0; i * 64 < npages; i++) {
+        uint64_t w = bits[i];
+        size_t dst = first_page / BITS_PER_LONG + i;
+
+        if (npages - i * 64 < 64)
+            w &= (1ull << (npages - i * 64)) - 1;
+        if (!w)
+            continue;
+        /* A misaligned source word straddles two marks words; the bits
+         * that land in the second are below first_page + npages, so it
+         * exists. */
+        b->dirty[dst] |= w << shift;
+        if (shift && (w >> (BITS_PER_LONG - shift)))
+            b->dirty[dst + 1] |= w >> (BITS_PER_LONG - shift);
+    }
+}
+
 static void ram_recount(struct ram_state *rs)
 {
     uint64_t n = 0;
@@ -86,13 +126,15 @@ static void ram_recount(struct ram_state *rs)
 void ram_mark_dirty(struct ram_state *rs, unsigned block, uint64_t offset, uint64_t len)
 {
     struct ram_block *b;
+    uint64_t last;
 
     if (block >= rs->nblocks || !len)
         return;
     b = &rs->blocks[block];
+    last = MIN((offset + len - 1) / RAM_PAGE_SIZE, ram_block_pages(b) - 1);
     g_mutex_lock(&rs->dirty_lock);
-    for (uint64_t p = offset / RAM_PAGE_SIZE;
-         p <= (offset + len - 1) / RAM_PAGE_SIZE && p < ram_block_pages(b); p++) {
+    /* Not migrating: the next save_setup marks every page anyway. */
+    for (uint64_t p = offset / RAM_PAGE_SIZE; rs->tracking && p <= last; p++) {
         unsigned long mask = 1ul << (p % BITS_PER_LONG);
         if (!(b->dirty[p / BITS_PER_LONG] & mask)) {
             b->dirty[p / BITS_PER_LONG] |= mask;
@@ -238,6 +280,9 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
     /* Start tracking, then mark everything: the first full pass.  The
      * start counts as sync 1, as QEMU's dirty-sync-count does. */
     memset(&rs->stats, 0, sizeof(rs->stats));
+    g_mutex_lock(&rs->dirty_lock);
+    rs->tracking = true; /* from here on cleanup must stop it */
+    g_mutex_unlock(&rs->dirty_lock);
     if (!ram_sync(rs, errp))
         return false;
     g_mutex_lock(&rs->dirty_lock);
@@ -448,14 +493,70 @@ static bool ram_load_state(QEMUFile *f, void *opaque, int version_id, GError **e
     }
 }
 
+/* Forget everything the sender knew, whatever state it was left in. */
+static void ram_save_cleanup(void *opaque)
+{
+    struct ram_state *rs = opaque;
+
+    g_mutex_lock(&rs->dirty_lock);
+    if (rs->tracking && rs->sync_stop)
+        rs->sync_stop(rs->sync_opaque);
+    rs->tracking = false;
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        memset(rs->blocks[i].dirty, 0, ram_bitmap_words(&rs->blocks[i]) * sizeof(unsigned long));
+    rs->ndirty = 0;
+    rs->cur_block = 0;
+    rs->cur_page = 0;
+    rs->first_pass_done = false;
+    rs->last_sent = NULL;
+    g_mutex_unlock(&rs->dirty_lock);
+}
+
+/* The prefault thread: touch every page of every block ahead of the
+ * stream, a chunk at a time so that load_cleanup never waits long. */
+static gpointer ram_prefault_thread(gpointer opaque)
+{
+    struct ram_state *rs = opaque;
+
+    for (unsigned i = 0; i < rs->nblocks; i++) {
+        const struct ram_block *b = &rs->blocks[i];
+
+        for (uint64_t off = 0; off < b->length; off += RAM_PREFAULT_CHUNK) {
+            uint64_t len = MIN(RAM_PREFAULT_CHUNK, b->length - off);
+
+            if (g_atomic_int_get(&rs->prefault_stop))
+                return NULL;
+            /* Only a speed-up: EINVAL (kernel < 5.14, or memory that is not
+             * page-aligned) or any other failure just ends it. */
+            if (madvise(b->host + off, len, MADV_POPULATE_WRITE) < 0)
+                return NULL;
+            rs->prefaulted += len;
+        }
+    }
+    return NULL;
+}
+
 static bool ram_load_setup(void *opaque, GError **errp)
 {
     struct ram_state *rs = opaque;
 
-    (void)errp;
     rs->mem_size_seen = false;
     rs->last_loaded = NULL;
-    return true;
+    rs->prefaulted = 0;
+    g_atomic_int_set(&rs->prefault_stop, 0);
+    rs->prefault = g_thread_try_new("ram-prefault", ram_prefault_thread, rs, errp);
+    return rs->prefault != NULL;
+}
+
+static void ram_load_cleanup(void *opaque)
+{
+    struct ram_state *rs = opaque;
+
+    if (!rs->prefault)
+        return;
+    g_atomic_int_set(&rs->prefault_stop, 1);
+    g_thread_join(rs->prefault);
+    rs->prefault = NULL;
 }
 
 static bool ram_op_first_pass_done(void *opaque)
@@ -469,8 +570,10 @@ static const struct savevm_live_ops ram_ops = {
     .state_pending = ram_state_pending,
     .first_pass_done = ram_op_first_pass_done,
     .save_live_complete = ram_save_complete,
+    .save_cleanup = ram_save_cleanup,
     .load_setup = ram_load_setup,
     .load_state = ram_load_state,
+    .load_cleanup = ram_load_cleanup,
 };
 
 bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp)

@@ -22,12 +22,19 @@
  *                  nothing is marked, one dirty sync refreshes the marks
  *                  (KVM's log OR'ed with pages written by device emulation)
  *   complete       (vCPUs stopped) a last sync, every marked page, EOS
+ *   cleanup        (after success or failure) the stop callback ends dirty
+ *                  tracking; marks, cursor and first-pass flag are
+ *                  forgotten, so the next migration starts from scratch
  *
  * A page that the guest writes after it was sent is in the next sync, so
  * the destination ends with exactly the source's RAM at the stop.
  *
  * Receiver: blocks and lengths must match MEM_SIZE exactly; every record
- * is bounds-checked; anything unknown is an error naming it.
+ * is bounds-checked; anything unknown is an error naming it.  From
+ * load_setup to load_cleanup a helper thread prefaults the blocks
+ * (MADV_POPULATE_WRITE, RAM_PREFAULT_CHUNK at a time, ahead of the stream)
+ * so that first-touch page faults do not cap the receive rate; it stops
+ * between chunks when asked, and silently where the kernel lacks it.
  *
  * Thread context: the save callbacks run on the migration thread (see
  * savevm.h for which hold the VM lock); ram_mark_dirty() may be called from
@@ -69,6 +76,12 @@ struct ram_state;
  * the first call starts tracking.  Called with dirty_lock held; ram.c
  * recounts afterwards.  NULL: only ram_mark_dirty() dirties RAM. */
 typedef bool (*ram_sync_fn)(void *opaque, struct ram_state *rs, GError **errp);
+/* End the tracking the first sync started (save_cleanup: migration thread,
+ * VM lock and dirty_lock held).  Called once per migration whose setup
+ * ran, also after a failed one. */
+typedef void (*ram_sync_stop_fn)(void *opaque);
+
+#define RAM_PREFAULT_CHUNK (64ull << 20)
 
 struct ram_stats {
     uint64_t zero_pages;     /* "duplicate" in query-migrate */
@@ -82,9 +95,11 @@ struct ram_state {
     unsigned nblocks;
     uint64_t total;
     ram_sync_fn sync;
+    ram_sync_stop_fn sync_stop;
     void *sync_opaque;
     GMutex dirty_lock;  /* bitmaps: migration thread vs ram_mark_dirty() */
     uint64_t ndirty;    /* bits set over all blocks */
+    bool tracking;      /* from save_setup to save_cleanup (dirty_lock) */
     /* sender cursor */
     unsigned cur_block;
     uint64_t cur_page;
@@ -94,16 +109,22 @@ struct ram_state {
     /* receiver */
     const struct ram_block *last_loaded;
     bool mem_size_seen;
+    GThread *prefault;
+    gint prefault_stop;       /* atomic: the loader is done */
+    uint64_t prefaulted;      /* bytes, written by the prefault thread */
 };
 
 void ram_state_init(struct ram_state *rs, ram_sync_fn sync, void *sync_opaque);
+/* The stop callback for @sync (same opaque); optional. */
+void ram_state_set_sync_stop(struct ram_state *rs, ram_sync_stop_fn stop);
 void ram_state_destroy(struct ram_state *rs);
 bool ram_add_block(struct ram_state *rs, const char *idstr, void *host, uint64_t length,
                    GError **errp);
 /* Register the "ram" iterative handler. */
 bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp);
 
-/* Mark [offset, offset + len) of @block dirty (device emulation wrote it). */
+/* Mark [offset, offset + len) of @block dirty (device emulation wrote it).
+ * A no-op while no migration tracks RAM: the next one sends every page. */
 void ram_mark_dirty(struct ram_state *rs, unsigned block, uint64_t offset, uint64_t len);
 /* Bytes still marked to send. */
 uint64_t ram_pending_bytes(struct ram_state *rs);
@@ -111,5 +132,11 @@ bool ram_first_pass_done(const struct ram_state *rs);
 
 /* Inside a sync callback only: mark page @page of @block. */
 void ram_set_dirty_page(struct ram_state *rs, unsigned block, uint64_t page);
+/* Inside a sync callback only: OR @npages bits of @bits (bit i = page
+ * @first_page + i of @block; 64-bit words, KVM's dirty log layout) into the
+ * block's marks.  @first_page need not be word-aligned; pages past the end
+ * of the block are ignored. */
+void ram_or_dirty_bitmap(struct ram_state *rs, unsigned block, uint64_t first_page,
+                         const uint64_t *bits, uint64_t npages);
 
 #endif

@@ -137,6 +137,7 @@ bool savevm_save_setup(struct savevm *sv, QEMUFile *f, GError **errp)
         if (!e->ops)
             continue;
         savevm_section_header(f, QEMU_VM_SECTION_START, e);
+        e->save_setup_called = true;
         if (e->ops->save_setup && !e->ops->save_setup(f, e->opaque, errp)) {
             g_prefix_error(errp, "section '%s': ", e->idstr);
             return false;
@@ -273,10 +274,26 @@ bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp)
     return savevm_save_complete_live(sv, f, errp) && savevm_save_devices(sv, f, errp);
 }
 
+void savevm_save_cleanup(struct savevm *sv)
+{
+    struct savevm_entry *e;
+
+    SAVEVM_FOREACH(sv, e)
+    {
+        if (e->save_setup_called && e->ops->save_cleanup)
+            e->ops->save_cleanup(e->opaque);
+        e->save_setup_called = false;
+    }
+}
+
 bool savevm_save_all(struct savevm *sv, QEMUFile *f, GError **errp)
 {
+    bool ok;
+
     savevm_write_header(sv, f);
-    return savevm_save_setup(sv, f, errp) && savevm_save_complete(sv, f, errp);
+    ok = savevm_save_setup(sv, f, errp) && savevm_save_complete(sv, f, errp);
+    savevm_save_cleanup(sv);
+    return ok;
 }
 
 /* ---- loader ---- */

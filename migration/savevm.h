@@ -69,6 +69,10 @@ enum {
  *   save_live_complete  migration thread, vCPUs stopped, VM lock NOT held
  *                       (nothing but a vCPU changes guest RAM); payload
  *                       of the END section
+ *   save_cleanup        migration thread, VM lock held, after the migration
+ *                       completed or failed (or was cancelled), once for
+ *                       every handler whose save_setup was called (even if
+ *                       it failed): stop tracking, forget the sender state
  *   load_setup          incoming loader thread, guest not running: before
  *                       the handler's START section is loaded
  *   load_state          incoming loader thread: payload of a START, PART
@@ -82,6 +86,7 @@ struct savevm_live_ops {
     uint64_t (*state_pending)(void *opaque);
     bool (*first_pass_done)(void *opaque);
     bool (*save_live_complete)(QEMUFile *f, void *opaque, GError **errp);
+    void (*save_cleanup)(void *opaque);
     bool (*load_setup)(void *opaque, GError **errp);
     bool (*load_state)(QEMUFile *f, void *opaque, int version_id, GError **errp);
     void (*load_cleanup)(void *opaque);
@@ -96,6 +101,7 @@ struct savevm_entry {
     const struct vmstate_description *vmsd; /* device, or NULL */
     const struct savevm_live_ops *ops;      /* iterative handler, or NULL */
     void *opaque;
+    bool save_setup_called; /* writer: save_cleanup is owed */
     /* loader state */
     uint32_t stream_section_id;
     int stream_version;  /* version of the START section, for PART/END */
@@ -146,7 +152,13 @@ bool savevm_save_complete(struct savevm *sv, QEMUFile *f, GError **errp);
  * held: device state is read). */
 bool savevm_save_complete_live(struct savevm *sv, QEMUFile *f, GError **errp);
 bool savevm_save_devices(struct savevm *sv, QEMUFile *f, GError **errp);
-/* A whole stream with the guest stopped (snapshots, tests). */
+/* After a migration ends, whatever the outcome: save_cleanup of every
+ * handler whose save_setup was called (dirty logging off, sender state
+ * reset, so the next migration starts with a full first pass).  Migration
+ * thread (or main thread), VM lock held.  Harmless when nothing is owed. */
+void savevm_save_cleanup(struct savevm *sv);
+/* A whole stream with the guest stopped (snapshots, tests); includes
+ * savevm_save_cleanup(). */
 bool savevm_save_all(struct savevm *sv, QEMUFile *f, GError **errp);
 
 /* ---- loader ---- */

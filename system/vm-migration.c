@@ -144,11 +144,7 @@ static void vm_incoming_done(void *opaque, bool ok, const GError *err)
         main_loop_quit(&vm->loop);
         return;
     }
-    if (vm->start_paused) {
-        runstate_set(&vm->runstate, RUNSTATE_PAUSED, NULL);
-        return;
-    }
-    vm_resume(vm, NULL);
+    vm_incoming_finish(vm, NULL);
 }
 
 static const struct incoming_vm_ops vm_incoming_ops = {
@@ -160,7 +156,7 @@ bool vm_start_incoming(struct vm *vm, GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
-    if (!runstate_set(&vm->runstate, RUNSTATE_INMIGRATE, errp))
+    if (!vm_prepare_incoming(vm, errp))
         return false;
     if (!incoming_start(&vm->incoming, vm->incoming_uri, &err)) {
         error_setg(errp, "-incoming %s: %s", vm->incoming_uri, err->message);
@@ -171,7 +167,7 @@ bool vm_start_incoming(struct vm *vm, GError **errp)
 
 void vm_migration_init(struct vm *vm, const struct options *opts)
 {
-    migration_init(&vm->migration, &vm->loop.lock, &vm->savevm, NULL, &vm_mig_ops, vm);
+    migration_init(&vm->migration, &vm->loop.lock, &vm->savevm, &vm->ram, &vm_mig_ops, vm);
     vm->migration.fd_lookup = vm_lookup_named_fd;
     vm->migration.fd_lookup_opaque = vm;
     incoming_init(&vm->incoming, &vm->loop.lock, vm->loop.ctx, &vm->savevm, &vm_incoming_ops, vm,

@@ -253,6 +253,45 @@ static bool vm_init_cpus(struct vm *vm, unsigned n, GError **errp)
            cpus_start(&vm->cpus, errp);
 }
 
+/* The "ram" section's dirty log: KVM's, for the one block (memfd offsets). */
+static bool vm_ram_sync(void *opaque, struct ram_state *rs, GError **errp)
+{
+    struct vm *vm = opaque;
+
+    return kvm_dirty_log_sync(&vm->kvm, rs, 0, errp);
+}
+
+static void vm_ram_sync_stop(void *opaque)
+{
+    struct vm *vm = opaque;
+
+    kvm_dirty_log_stop(&vm->kvm);
+}
+
+/* Every migration section, in load order: RAM, vCPUs (with their LAPICs,
+ * before the IOAPIC and PICs that may deliver to them), the VM's in-kernel
+ * devices, then the machine's. */
+static bool vm_register_sections(struct vm *vm, GError **errp)
+{
+    return ram_add_block(&vm->ram, "pc.ram", vm->mem.base, vm->mem.size, errp) &&
+           ram_register(&vm->ram, &vm->savevm, errp) &&
+           cpus_register_vmstate(&vm->cpus, &vm->savevm, errp) &&
+           kvm_vm_state_register(&vm->kvm_state, &vm->kvm, &vm->savevm, errp) &&
+           machine_register_vmstate(&vm->machine, &vm->savevm, false, errp);
+}
+
+void vm_mark_ram_dirty(struct vm *vm, gpa_t gpa, uint64_t len)
+{
+    for (unsigned i = 0; i < vm->mem.nranges; i++) {
+        const struct ram_range *r = &vm->mem.ranges[i];
+        gpa_t last = len > UINT64_MAX - gpa ? UINT64_MAX : gpa + len;
+        gpa_t start = MAX(gpa, r->gpa), end = MIN(last, r->gpa + r->size);
+
+        if (start < end)
+            ram_mark_dirty(&vm->ram, 0, r->offset + (start - r->gpa), end - start);
+    }
+}
+
 struct vm *vm_new(const struct options *opts, GError **errp)
 {
     struct vm *vm = g_new0(struct vm, 1);
@@ -265,6 +304,8 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     vm->kvm.fd = vm->kvm.vm_fd = -1;
     vm->mem.fd = -1;
     savevm_init(&vm->savevm, opts->machine);
+    ram_state_init(&vm->ram, vm_ram_sync, vm);
+    ram_state_set_sync_stop(&vm->ram, vm_ram_sync_stop);
     main_loop_init(&vm->loop);
     g_queue_init(&vm->events_pending);
     vm_migration_init(vm, opts);
@@ -288,7 +329,7 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     if (ok)
         vm_watch_signals(vm);
     ok = ok && vm_init_cpus(vm, opts->smp, errp);
-    ok = ok && machine_register_vmstate(&vm->machine, &vm->savevm, false, errp);
+    ok = ok && vm_register_sections(vm, errp);
     vm_unlock(vm);
     if (!ok) {
         vm_free(vm);
@@ -320,6 +361,7 @@ void vm_free(struct vm *vm)
     kvm_destroy(&vm->kvm);
     boot_image_clear(&vm->boot);
     savevm_destroy(&vm->savevm);
+    ram_state_destroy(&vm->ram);
     main_loop_destroy(&vm->loop);
     g_free(vm->name);
     g_free(vm);
@@ -370,6 +412,27 @@ void vm_quit(struct vm *vm, const char *reason)
     vm_request_shutdown(vm, false, reason);
 }
 
+bool vm_prepare_incoming(struct vm *vm, GError **errp)
+{
+    if (vm->runstate != RUNSTATE_PRELAUNCH) {
+        error_setg(errp, "a VM in state '%s' cannot receive a migration",
+                   runstate_name(vm->runstate));
+        return false;
+    }
+    return runstate_set(&vm->runstate, RUNSTATE_INMIGRATE, errp);
+}
+
+bool vm_incoming_finish(struct vm *vm, GError **errp)
+{
+    if (vm->runstate != RUNSTATE_INMIGRATE) {
+        error_setg(errp, "no incoming migration (state '%s')", runstate_name(vm->runstate));
+        return false;
+    }
+    if (vm->start_paused)
+        return runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp);
+    return vm_resume(vm, errp);
+}
+
 bool vm_start(struct vm *vm, GError **errp)
 {
     if (vm->incoming_uri)
@@ -388,6 +451,10 @@ bool vm_system_reset(struct vm *vm, bool guest, GError **errp)
         !boot_install(&vm->boot, &vm->mem, &vm->entry, errp) ||
         !cpus_reset(&vm->cpus, &vm->entry, errp))
         return false;
+    /* boot_install() wrote the kernel, initrd and tables all over RAM, and
+     * KVM's dirty log does not see host writes: resend everything (a reset
+     * during a migration is rare; outside one this costs nothing). */
+    vm_mark_ram_dirty(vm, 0, UINT64_MAX);
     vm->resets++;
     vm_emit_event(vm, "RESET", vm_event_reason(guest, guest ? "guest-reset"
                                                             : "host-qmp-system-reset"));
@@ -400,10 +467,15 @@ char *vm_dump_vmstate(const char *machine_type, GError **errp)
 {
     struct savevm sv;
     struct machine m = { 0 };
+    struct kvm_vm_state vs = { 0 };
     char *json = NULL;
 
+    /* The same order as vm_register_sections(); one "cpu" stands for all
+     * (dumps list each section name once). */
     savevm_init(&sv, machine_type);
-    if (machine_register_vmstate(&m, &sv, true, errp))
+    if (savevm_register_vmsd(&sv, "cpu", 0, &kvm_cpu_state_vmstate, NULL, errp) &&
+        kvm_vm_state_register(&vs, NULL, &sv, errp) &&
+        machine_register_vmstate(&m, &sv, true, errp))
         json = savevm_dump_vmstate(&sv);
     savevm_destroy(&sv);
     return json;

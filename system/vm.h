@@ -10,6 +10,20 @@
  *                        fatal error or signal; returns the exit status
  *   vm_free()
  *
+ * Incoming migration (the destination), instead of vm_start():
+ *   vm_new(options)            same options as the source (-m, -smp, ...)
+ *   vm_prepare_incoming()      prelaunch -> inmigrate; vCPUs stay parked
+ *   savevm_load(&vm->savevm)   VM lock NOT held: the loader takes it for
+ *                              each device section (savevm.device_lock)
+ *   vm_incoming_finish()       -> running, or paused with -S
+ *
+ * Outgoing: vm->savevm holds, in load order, "ram" (iterative, RAM with
+ * KVM dirty logging as its sync), one "cpu" per vCPU, "kvmclock", "i8259"
+ * 0 and 1, "ioapic", "i8254", then the machine's devices.  Device sections
+ * are read from KVM in their pre_save, so savevm_save_complete() (and
+ * savevm_save_all()) need the vCPUs paused; savevm_save_cleanup() must
+ * follow every savevm_save_setup(), whatever the outcome.
+ *
  * Requests from vCPU threads (reset, exit, internal error) are posted to the
  * main loop; the main thread pauses every vCPU before acting on them.
  */
@@ -20,12 +34,14 @@
 #include <stdbool.h>
 
 #include "accel/kvm-vcpu.h"
+#include "accel/kvm-vm-state.h"
 #include "accel/kvm.h"
 #include "chardev/chardev.h"
 #include "hw/x86/boot.h"
 #include "hw/x86/machine.h"
 #include "migration/incoming.h"
 #include "migration/migration.h"
+#include "migration/ram.h"
 #include "migration/savevm.h"
 #include "system/iomap.h"
 #include "system/main-loop.h"
@@ -49,6 +65,8 @@ struct vm {
     struct boot_image boot;
     struct boot_entry entry;
     struct savevm savevm; /* every section a migration carries */
+    struct ram_state ram; /* block "pc.ram" = the whole memfd */
+    struct kvm_vm_state kvm_state; /* kvmclock, PICs, IOAPIC, PIT sections */
 
     /* Requests from vCPU threads, handled on the main thread (VM lock). */
     bool reset_requested;
@@ -87,6 +105,15 @@ bool vm_start(struct vm *vm, GError **errp);
 /* Pause / resume all vCPUs with a run-state change (stop / cont). */
 bool vm_pause(struct vm *vm, GError **errp);
 bool vm_resume(struct vm *vm, GError **errp);
+/* A fresh VM (vm_new, not started) becomes a migration destination:
+ * prelaunch -> inmigrate.  Lock held. */
+bool vm_prepare_incoming(struct vm *vm, GError **errp);
+/* After a successful savevm_load: inmigrate -> running (RESUME event), or
+ * paused with -S.  Lock held. */
+bool vm_incoming_finish(struct vm *vm, GError **errp);
+/* Device emulation wrote guest RAM [gpa, gpa + len): a running migration
+ * must send those pages again.  Any thread, VM lock held. */
+void vm_mark_ram_dirty(struct vm *vm, gpa_t gpa, uint64_t len);
 /* Run the main loop until the VM ends; returns the process exit status. */
 int vm_run(struct vm *vm);
 

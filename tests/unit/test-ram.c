@@ -1,10 +1,13 @@
 /*
  * migration/ram.c: the "ram" section's records byte by byte, a pre-copy
  * round trip with pages dirtied between passes (through the sync callback
- * and ram_mark_dirty), the rate limit, and every kind of bad RAM record.
+ * and ram_mark_dirty), the rate limit, every kind of bad RAM record, the
+ * merge of a KVM dirty log at any page offset, cleanup after a failed
+ * migration, and the destination's prefault thread.
  */
 #include <glib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "migration/ram.h"
 #include "migration/savevm.h"
@@ -17,7 +20,15 @@ struct side {
     uint8_t *mem;
     GArray *guest_writes; /* pages the "guest" wrote since the last sync */
     bool lose_writes;     /* a broken dirty log, to prove the test can fail */
+    unsigned stops;       /* calls of the sync stop callback */
 };
+
+static void fake_stop(void *opaque)
+{
+    struct side *s = opaque;
+
+    s->stops++;
+}
 
 static bool fake_sync(void *opaque, struct ram_state *rs, GError **errp)
 {
@@ -41,6 +52,7 @@ static void side_init(struct side *s)
     s->guest_writes = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     savevm_init(&s->sv, "tern-1.0");
     ram_state_init(&s->rs, fake_sync, s);
+    ram_state_set_sync_stop(&s->rs, fake_stop);
     g_assert_true(ram_add_block(&s->rs, "pc.ram", s->mem, PAGES * RAM_PAGE_SIZE, &err));
     g_assert_true(ram_register(&s->rs, &s->sv, &err));
 }
@@ -307,6 +319,112 @@ static void test_bad_records(void)
     expect_bad(no_eos, sizeof(no_eos), "");
 }
 
+/* KVM's log for a slot that starts at a page that is not a multiple of 64
+ * (the range above 4 GiB) lands on exactly the right marks. */
+static void test_or_dirty_bitmap(void)
+{
+    struct ram_state rs;
+    g_autofree uint8_t *mem = g_malloc0(256 * RAM_PAGE_SIZE);
+    g_autoptr(GError) err = NULL;
+    uint64_t log[3] = { 0x8000000000000001ull, 0x00ff00ff00ff00ffull, 0xffffffffffffffffull };
+    static const struct { uint64_t first, n; } cases[] = {
+        { 0, 130 }, { 64, 130 }, { 100, 130 }, { 37, 64 }, { 1, 1 }, { 200, 150 }, { 300, 5 },
+    };
+
+    ram_state_init(&rs, NULL, NULL);
+    g_assert_true(ram_add_block(&rs, "pc.ram", mem, 256 * RAM_PAGE_SIZE, &err));
+    for (unsigned c = 0; c < G_N_ELEMENTS(cases); c++) {
+        const struct ram_block *b = &rs.blocks[0];
+
+        memset(b->dirty, 0, 256 / 8);
+        ram_set_dirty_page(&rs, 0, 3); /* ORed, never cleared */
+        ram_or_dirty_bitmap(&rs, 0, cases[c].first, log, cases[c].n);
+        for (uint64_t p = 0; p < 256; p++) {
+            uint64_t i = p - cases[c].first;
+            bool want = p == 3 || (p >= cases[c].first && i < cases[c].n &&
+                                   (log[i / 64] >> (i % 64) & 1));
+            bool got = b->dirty[p / 64] >> (p % 64) & 1;
+
+            if (got != want)
+                g_error("case %u: page %" G_GUINT64_FORMAT " is %d", c, p, got);
+        }
+    }
+    ram_state_destroy(&rs);
+}
+
+/* A migration that failed half-way leaves nothing behind: cleanup stops
+ * tracking once, and the next migration starts with a full first pass. */
+static void test_cleanup_restart(void)
+{
+    struct side src, dst;
+    QEMUFile *f = qemu_file_new_mem_output();
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+    unsigned iterations;
+
+    side_init(&src);
+    side_init(&dst);
+    fill_pattern(&src);
+    qemu_file_set_clock(f, fake_clock, NULL);
+    qemu_file_set_rate_limit(f, 10 * (RAM_PAGE_SIZE + 16) * 10);
+    savevm_write_header(&src.sv, f);
+    g_assert_true(savevm_save_setup(&src.sv, f, &err));
+    g_assert_cmpint(savevm_save_iterate(&src.sv, f, &err), ==, 0);
+    fake_now += 100 * 1000 * 1000;
+    g_assert_cmpuint(savevm_pending(&src.sv), <, PAGES * RAM_PAGE_SIZE);
+    qemu_file_close(f, NULL); /* the destination went away */
+    savevm_save_cleanup(&src.sv);
+    g_assert_cmpuint(src.stops, ==, 1);
+    g_assert_cmpuint(ram_pending_bytes(&src.rs), ==, 0);
+    g_assert_false(ram_first_pass_done(&src.rs));
+    ram_mark_dirty(&src.rs, 0, 0, RAM_PAGE_SIZE); /* not tracking: no-op */
+    g_assert_cmpuint(ram_pending_bytes(&src.rs), ==, 0);
+    savevm_save_cleanup(&src.sv); /* nothing owed any more */
+    g_assert_cmpuint(src.stops, ==, 1);
+
+    s = precopy(&src, &iterations);
+    savevm_save_cleanup(&src.sv);
+    g_assert_cmpuint(src.stops, ==, 2);
+    g_assert_true(load(&dst, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_assert_cmpmem(dst.mem, PAGES * RAM_PAGE_SIZE, src.mem, PAGES * RAM_PAGE_SIZE);
+    side_clear(&src);
+    side_clear(&dst);
+}
+
+/* The destination's prefault thread runs over real (page-aligned) memory
+ * beside the loader and never changes what was loaded. */
+static void test_prefault(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+    uint8_t *mapped = mmap(NULL, PAGES * RAM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned iterations;
+
+    g_assert_true(mapped != MAP_FAILED);
+    side_init(&src);
+    memset(&dst, 0, sizeof(dst));
+    dst.guest_writes = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    dst.mem = g_malloc0(1); /* side_clear frees it; the RAM is @mapped */
+    savevm_init(&dst.sv, "tern-1.0");
+    ram_state_init(&dst.rs, NULL, NULL);
+    g_assert_true(ram_add_block(&dst.rs, "pc.ram", mapped, PAGES * RAM_PAGE_SIZE, &err));
+    g_assert_true(ram_register(&dst.rs, &dst.sv, &err));
+    fill_pattern(&src);
+    memset(mapped, 0x5a, PAGES * RAM_PAGE_SIZE);
+    s = precopy(&src, &iterations);
+    g_assert_true(load(&dst, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_assert_null(dst.rs.prefault); /* joined by load_cleanup */
+    g_assert_cmpmem(mapped, PAGES * RAM_PAGE_SIZE, src.mem, PAGES * RAM_PAGE_SIZE);
+    g_test_message("prefaulted %" G_GUINT64_FORMAT " bytes", dst.rs.prefaulted);
+    munmap(mapped, PAGES * RAM_PAGE_SIZE);
+    side_clear(&src);
+    side_clear(&dst);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -315,5 +433,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ram/lost-dirty-pages-detected", test_lost_dirty_pages_detected);
     g_test_add_func("/ram/mark-dirty", test_mark_dirty);
     g_test_add_func("/ram/bad-records", test_bad_records);
+    g_test_add_func("/ram/or-dirty-bitmap", test_or_dirty_bitmap);
+    g_test_add_func("/ram/cleanup-restart", test_cleanup_restart);
+    g_test_add_func("/ram/prefault", test_prefault);
     return g_test_run();
 }
