@@ -47,7 +47,7 @@ def wait_until(cond, timeout, what):
 class Tern:
     """One tern process.  Serial output goes to a file unless told otherwise."""
 
-    def __init__(self, env, args, name="vm", serial=True, stdin=subprocess.DEVNULL):
+    def __init__(self, env, args, name="vm", serial=True, stdin=subprocess.DEVNULL, pass_fds=()):
         self.env = env
         self.name = name
         self.serial_path = os.path.join(env.dir, f"{name}.serial")
@@ -59,7 +59,8 @@ class Tern:
         self.argv = argv
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=self._out, stderr=self._err)
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=self._out, stderr=self._err,
+                                     pass_fds=pass_fds)
         env.processes.append(self)
 
     def _read(self, path):

@@ -16,7 +16,9 @@
  * lost or duplicated by migration.
  *
  * Command line: mb=N (default 32); passes=N (N > 0: debug-exit 0 after
- * N passes).
+ * N passes); idle=1 (with passes=N: print "I" and halt instead of exiting,
+ * leaving N passes' worth of data in RAM: an idle guest for downtime and
+ * bandwidth tests).
  */
 #include "cmdline.h"
 #include "debug_exit.h"
@@ -51,12 +53,17 @@ void guest_main(const struct hvm_start_info *si)
 {
 	const char *cmdline = pvh_cmdline(si);
 	uint64_t passes = cmdline_u64(cmdline, "passes", 0);
+	uint64_t idle = cmdline_u64(cmdline, "idle", 0);
 	uint64_t end = dirty_ram_end(si, cmdline_u64(cmdline, "mb", 32));
 
 	serial_putc('A');
 	for (uint64_t n = 1;; n++) {
 		dirty_ram_pass(DIRTY_RAM_START, end);
 		serial_putc('B');
+		if (passes && n == passes && idle) {
+			serial_putc('I');
+			cpu_halt_forever();
+		}
 		if (passes && n == passes)
 			debug_exit(0);
 	}
