@@ -24,7 +24,7 @@
 
 #define HMP_PROMPT "(tern) "
 #define HMP_LINE_MAX 4096
-#define HMP_POLL_MS 500
+#define HMP_POLL_MS 200
 
 typedef void (*hmp_send_fn)(void *opaque, const char *buf, size_t len);
 

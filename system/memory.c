@@ -1,8 +1,10 @@
 #include "system/memory.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -16,8 +18,48 @@ uint64_t memory_host_total(void)
     return (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize : UINT64_MAX;
 }
 
+static bool memory_open_memfd(struct guest_memory *m, uint64_t size, GError **errp)
+{
+    m->fd = memfd_create("tern-ram", MFD_CLOEXEC);
+    if (m->fd < 0) {
+        error_setg_errno(errp, errno, "memfd_create");
+        return false;
+    }
+    if (ftruncate(m->fd, size) < 0) {
+        error_setg_errno(errp, errno, "cannot size guest RAM to %" G_GUINT64_FORMAT " bytes",
+                         size);
+        return false;
+    }
+    return true;
+}
+
+/* -mem-path FILE: the file's first @size bytes are the initial RAM; the
+ * mapping is private, so the guest's writes never reach the file. */
+static bool memory_open_file(struct guest_memory *m, const char *path, uint64_t size,
+                             GError **errp)
+{
+    struct stat st;
+
+    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (m->fd < 0 || fstat(m->fd, &st) < 0) {
+        error_setg_errno(errp, errno, "cannot open it");
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error_setg(errp, "not a regular file (Tern maps a file whose contents become the "
+                         "guest RAM)");
+        return false;
+    }
+    if ((uint64_t)st.st_size < size) {
+        g_autofree char *have = size_to_str(st.st_size), *want = size_to_str(size);
+        error_setg(errp, "the file has %s, less than the guest RAM (%s)", have, want);
+        return false;
+    }
+    return true;
+}
+
 bool memory_init(struct guest_memory *m, uint64_t size, const struct ram_range *layout,
-                 unsigned nranges, GError **errp)
+                 unsigned nranges, const char *mem_path, GError **errp)
 {
     uint64_t offset = 0, host = memory_host_total();
 
@@ -32,17 +74,10 @@ bool memory_init(struct guest_memory *m, uint64_t size, const struct ram_range *
         error_setg(errp, "invalid RAM layout (%u ranges)", nranges);
         return false;
     }
-    m->fd = memfd_create("tern-ram", MFD_CLOEXEC);
-    if (m->fd < 0) {
-        error_setg_errno(errp, errno, "memfd_create");
-        return false;
-    }
-    if (ftruncate(m->fd, size) < 0) {
-        error_setg_errno(errp, errno, "cannot size guest RAM to %" G_GUINT64_FORMAT " bytes",
-                         size);
+    if (mem_path ? !memory_open_file(m, mem_path, size, errp) : !memory_open_memfd(m, size, errp))
         goto fail;
-    }
-    m->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
+    m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   (mem_path ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, m->fd, 0);
     if (m->base == MAP_FAILED) {
         m->base = NULL;
         error_setg_errno(errp, errno, "cannot map guest RAM");

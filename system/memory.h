@@ -36,13 +36,14 @@ struct guest_memory {
 };
 
 /*
- * Allocate @size bytes of guest RAM laid out as @layout (gpa and size of each
+ * Allocate @size bytes of guest RAM laid out as @layout (@mem_path: a
+ * private copy-on-write mapping of that file instead of a memfd) (gpa and size of each
  * range; offsets and host addresses are filled in).  Sizes that exceed the
  * host's memory are refused up front: the memfd would be created sparse and
  * the failure would come later, as SIGBUS inside the guest.
  */
 bool memory_init(struct guest_memory *m, uint64_t size, const struct ram_range *layout,
-                 unsigned nranges, GError **errp);
+                 unsigned nranges, const char *mem_path, GError **errp);
 void memory_destroy(struct guest_memory *m);
 
 /* Host address of [gpa, gpa + len), or NULL unless it lies inside one range. */

@@ -504,6 +504,11 @@ static bool opt_incoming(struct options *o, const char *arg, GError **errp)
     return true;
 }
 
+static bool opt_mem_path(struct options *o, const char *arg, GError **errp)
+{
+    return opt_path(&o->mem_path, arg, errp);
+}
+
 static bool opt_flag_S(struct options *o, const char *arg, GError **errp)
 {
     (void)arg, (void)errp;
@@ -557,6 +562,8 @@ static const struct option_def option_defs[] = {
     { "display", "none", opt_display, "accepted for QEMU compatibility" },
     { "name", "NAME", opt_name, "guest name" },
     { "S", NULL, opt_flag_S, "do not start the vCPUs (start paused)" },
+    { "mem-path", "FILE", opt_mem_path,
+      "guest RAM starts as FILE's contents (a private copy-on-write mapping)" },
     { "incoming", "URI", opt_incoming,
       "wait for a migration: tcp:HOST:PORT, unix:PATH, exec:CMD, fd:N, file:PATH or defer" },
     { "no-reboot", NULL, opt_flag_no_reboot, "exit instead of rebooting the guest" },
@@ -665,6 +672,7 @@ void options_clear(struct options *o)
     g_free(o->machine);
     g_free(o->dump_vmstate);
     g_free(o->incoming);
+    g_free(o->mem_path);
     if (o->monitors)
         g_ptr_array_unref(o->monitors);
     if (o->chardevs)

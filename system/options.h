@@ -66,6 +66,7 @@ struct options {
     struct debug_exit_config debug_exit;
     char *dump_vmstate; /* -dump-vmstate FILE */
     char *incoming;     /* -incoming URI ("defer" included) */
+    char *mem_path;     /* -mem-path FILE: initial RAM contents, copy-on-write */
 };
 
 /* Fill @o from argv (argv[0] is the program).  On error @o is left freed. */

@@ -206,8 +206,11 @@ static bool vm_init_memory(struct vm *vm, const struct options *opts, GError **e
     unsigned n = e820_ram_layout(opts->ram_size, layout);
     g_autoptr(GError) err = NULL;
 
-    if (!memory_init(&vm->mem, opts->ram_size, layout, n, &err)) {
-        error_setg(errp, "-m %s: %s", opts->ram_size_arg, err->message);
+    if (!memory_init(&vm->mem, opts->ram_size, layout, n, opts->mem_path, &err)) {
+        if (opts->mem_path)
+            error_setg(errp, "-mem-path %s: %s", opts->mem_path, err->message);
+        else
+            error_setg(errp, "-m %s: %s", opts->ram_size_arg, err->message);
         return false;
     }
     return kvm_map_memory(&vm->kvm, &vm->mem, errp);
