@@ -115,6 +115,14 @@ static int mig_channel_take_fd(const char *arg, mig_fd_lookup_fn lookup, void *o
     return lookup(opaque, arg, errp);
 }
 
+/* In the child: its own process group, so a cancel reaches the whole
+ * pipeline ("exec:gzip | ssh ..."), not just the shell. */
+static void mig_channel_child_setup(gpointer data)
+{
+    (void)data;
+    setpgid(0, 0);
+}
+
 /* sh -c CMD with our end of a pipe on its stdin (@out) or stdout. */
 static bool mig_channel_spawn(struct mig_channel *ch, const char *cmd, bool out, GError **errp)
 {
@@ -123,7 +131,8 @@ static bool mig_channel_spawn(struct mig_channel *ch, const char *cmd, bool out,
     int fd = -1;
 
     if (!g_spawn_async_with_pipes(NULL, argv, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES, NULL, NULL,
+                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES,
+                                  mig_channel_child_setup, NULL,
                                   &ch->pid, out ? &fd : NULL, out ? NULL : &fd, NULL, &err)) {
         error_setg(errp, "exec:%s: %s", cmd, err->message);
         return false;
@@ -225,7 +234,7 @@ void mig_channel_cancel(struct mig_channel *ch)
     if (ch->fd >= 0 && ch->socket)
         shutdown(ch->fd, SHUT_RDWR);
     if (ch->pid > 0)
-        kill(ch->pid, SIGTERM);
+        kill(-ch->pid, SIGTERM);
 }
 
 bool mig_channel_close(struct mig_channel *ch, GError **errp)

@@ -69,7 +69,9 @@ bool mig_channel_open_in(struct mig_channel *ch, const struct mig_uri *u,
  * in order; sock_local_port() tells which port was bound). */
 int mig_channel_listen(const struct mig_uri *u, GError **errp);
 /* Wake a thread blocked on the channel: sockets are shut down, an exec
- * child is sent SIGTERM.  Any thread; the fd stays open until close. */
+ * command's process group is sent SIGTERM.  Any thread; the fd stays open
+ * until close.  (A pipe passed as fd: cannot be woken: its writer blocks
+ * until the reader reads or goes away.) */
 void mig_channel_cancel(struct mig_channel *ch);
 /* Close; for exec, wait for the shell and fail unless it exited 0. */
 bool mig_channel_close(struct mig_channel *ch, GError **errp);

@@ -100,6 +100,8 @@ static gpointer incoming_thread(gpointer opaque)
     /* A failed load still answers, so the source resumes at once. */
     if (!incoming_acknowledge(in, ok, ok ? &err : NULL))
         ok = false;
+    /* Close (and reap an exec command) here, not on the main thread. */
+    mig_channel_close(&in->ch, NULL);
     in->load_ok = ok;
     in->load_err = err;
     in->done_src = g_idle_source_new();

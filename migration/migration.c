@@ -108,11 +108,15 @@ void migration_destroy(struct migration *ms)
     migration_reap(ms);
     mig_uri_clear(&ms->uri);
     g_free(ms->error_desc);
+    g_free(ms->rp_error);
     g_cond_clear(&ms->wake);
 }
 
 void migration_cancel(struct migration *ms)
 {
+    /* Too late: the destination owns the guest now. */
+    if (ms->committed)
+        return;
     for (;;) {
         enum migration_status s = migration_get_status(ms);
 
@@ -156,6 +160,8 @@ static bool migration_rp_message(struct migration *ms, uint16_t type, const uint
     g_mutex_lock(ms->lock);
     ms->rp_shut_seen = true;
     ms->rp_shut_status = status;
+    /* SHUT(0): the destination runs the guest; no cancel may resume ours. */
+    ms->committed = status == 0 && !ms->rp_error;
     if (status)
         migration_rp_fail(ms, g_strdup_printf("the destination failed to load the "
                                               "migration stream (status %u)",
@@ -210,8 +216,10 @@ static bool migration_open(struct migration *ms, GError **errp)
     bool cancelled;
 
     mig_channel_init(&ch);
-    if (!mig_channel_open_out(&ch, &ms->uri, ms->fd_lookup, ms->fd_lookup_opaque, errp))
+    if (!mig_channel_open_out(&ch, &ms->uri, NULL, NULL, errp)) {
+        mig_channel_close(&ch, NULL);
         return false;
+    }
     g_mutex_lock(ms->lock);
     ms->ch = ch;
     cancelled = migration_get_status(ms) != MIGRATION_STATUS_SETUP;
@@ -326,7 +334,9 @@ static bool migration_iterate(struct migration *ms, GError **errp)
             return migration_cancelled(ms, errp);
         first_pass = savevm_first_pass_done(ms->sv);
         pending = savevm_pending(ms->sv);
+        g_mutex_lock(ms->lock);
         migration_measure(ms, &m, now);
+        g_mutex_unlock(ms->lock);
         /* Before the first full period: the average so far. */
         bw = ms->stats.bandwidth ? ms->stats.bandwidth
              : now > start       ? (qemu_file_transferred(ms->f) - start_bytes) *
@@ -381,6 +391,9 @@ static bool migration_switchover(struct migration *ms, GError **errp)
         qemu_file_put_buffer(ms->f, b->data, b->len);
         qemu_file_flush(ms->f);
         ok = qemu_file_take_error(ms->f, errp);
+        g_mutex_lock(ms->lock);
+        ms->stats.transferred = qemu_file_transferred(ms->f);
+        g_mutex_unlock(ms->lock);
     }
     qemu_file_close(dev, NULL);
     return ok;
@@ -393,15 +406,17 @@ static bool migration_wait_ack(struct migration *ms, GError **errp)
     bool ok = true;
 
     if (!ms->rp_thread) {
-        struct mig_channel ch;
+        /* The channel stays published while an exec child is waited
+         * for, so a cancel can still signal it. */
         bool closed = qemu_file_close(ms->f, errp);
 
         ms->f = NULL;
+        ok = mig_channel_close(&ms->ch, closed ? errp : NULL) && closed;
         g_mutex_lock(ms->lock);
-        ch = ms->ch;
-        mig_channel_init(&ms->ch);
+        ms->committed = ok && migration_get_status(ms) == MIGRATION_STATUS_DEVICE;
+        ok = ms->committed || (ok && migration_cancelled(ms, errp));
         g_mutex_unlock(ms->lock);
-        return mig_channel_close(&ch, closed ? errp : NULL) && closed;
+        return ok;
     }
     g_mutex_lock(ms->lock);
     while (!ms->rp_shut_seen && !ms->rp_closed && !ms->rp_error &&
@@ -409,7 +424,9 @@ static bool migration_wait_ack(struct migration *ms, GError **errp)
         if (!g_cond_wait_until(&ms->wake, ms->lock, deadline))
             break;
     }
-    if (migration_get_status(ms) != MIGRATION_STATUS_DEVICE)
+    if (ms->committed)
+        ok = true;
+    else if (migration_get_status(ms) != MIGRATION_STATUS_DEVICE)
         ok = migration_cancelled(ms, errp);
     else if (ms->rp_error)
         ok = false, error_setg(errp, "%s", ms->rp_error);
@@ -458,7 +475,7 @@ static void migration_finish(struct migration *ms, bool ok, const GError *err)
     enum migration_status s = migration_get_status(ms);
 
     ms->stats.total_ms = (now - ms->stats.start_us) / US_PER_MS;
-    if (ok && migration_set_state(ms, MIGRATION_STATUS_DEVICE, MIGRATION_STATUS_COMPLETED)) {
+    if (ok && ms->committed && migration_set_state(ms, s, MIGRATION_STATUS_COMPLETED)) {
         ms->stats.downtime_ms = (now - ms->stats.downtime_ms) / US_PER_MS;
         ms->stats.remaining = 0;
         ms->vm->completed(ms->vm_opaque);
@@ -507,6 +524,20 @@ bool migration_start(struct migration *ms, const char *uri, GError **errp)
     }
     if (!mig_uri_parse(uri, &u, errp))
         return false;
+    /* fd:NAME: take the descriptor now, on the monitor's thread (QEMU
+     * consumes it too); the thread then uses it as fd:N. */
+    if (u.kind == MIG_TRANSPORT_FD && !g_ascii_isdigit(u.arg[0])) {
+        int fd = ms->fd_lookup ? ms->fd_lookup(ms->fd_lookup_opaque, u.arg, errp) : -1;
+
+        if (fd < 0) {
+            if (!ms->fd_lookup)
+                error_setg(errp, "fd:%s: no descriptor of that name", u.arg);
+            mig_uri_clear(&u);
+            return false;
+        }
+        g_free(u.arg);
+        u.arg = g_strdup_printf("%d", fd);
+    }
     migration_reap(ms);
     mig_uri_clear(&ms->uri);
     ms->uri = u;
@@ -516,7 +547,7 @@ bool migration_start(struct migration *ms, const char *uri, GError **errp)
     ms->stats.start_us = migration_now_us();
     ms->rp_shut_seen = ms->rp_closed = false;
     ms->rp_shut_status = 0;
-    ms->vm_stopped = ms->thread_done = false;
+    ms->vm_stopped = ms->thread_done = ms->committed = false;
     g_atomic_int_set(&ms->status, MIGRATION_STATUS_SETUP);
     migration_event_status(ms, MIGRATION_STATUS_SETUP);
     ms->thread = g_thread_new("migration", migration_thread, ms);
@@ -561,8 +592,11 @@ JsonObject *migration_query(struct migration *ms)
     if (s == MIGRATION_STATUS_NONE)
         return o; /* QEMU: {} before the first migration */
     json_object_set_string_member(o, "status", migration_status_name(s));
+    if (s == MIGRATION_STATUS_FAILED && ms->error_desc)
+        json_object_set_string_member(o, "error-desc", ms->error_desc);
+    /* As QEMU: figures only while running and once completed. */
     if (s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_CANCELLING ||
-        s == MIGRATION_STATUS_CANCELLED)
+        s == MIGRATION_STATUS_CANCELLED || s == MIGRATION_STATUS_FAILED)
         return o;
     if (migration_status_is_active(s)) {
         json_object_set_int_member(o, "total-time",
@@ -575,8 +609,6 @@ JsonObject *migration_query(struct migration *ms)
         json_object_set_int_member(o, "downtime", st->downtime_ms);
     json_object_set_int_member(o, "setup-time", st->setup_ms);
     json_object_set_object_member(o, "ram", migration_query_ram(ms));
-    if (s == MIGRATION_STATUS_FAILED && ms->error_desc)
-        json_object_set_string_member(o, "error-desc", ms->error_desc);
     return o;
 }
 

@@ -140,6 +140,9 @@ struct migration {
     GThread *thread;
     bool thread_done;           /* the thread no longer needs the lock */
     bool vm_stopped;            /* stop() ran: resume() on failure */
+    /* The destination has the guest (SHUT(0), or a stream without return
+     * path closed cleanly): from here on nothing resumes the source. */
+    bool committed;
     GCond wake;                 /* cancel, return path -> thread (VM lock) */
     /* return path */
     GThread *rp_thread;

@@ -461,7 +461,8 @@ bool qemu_file_may_send(QEMUFile *f)
     if (!f->rate_limit)
         return true;
     qemu_file_window_update(f, f->clock(f->clock_opaque));
-    return f->window_bytes < f->rate_limit / 10;
+    /* At least something per window, however small the limit. */
+    return f->window_bytes < MAX(f->rate_limit / 10, 1);
 }
 
 int64_t qemu_file_window_wait_ns(QEMUFile *f)
@@ -472,7 +473,7 @@ int64_t qemu_file_window_wait_ns(QEMUFile *f)
         return 0;
     now = f->clock(f->clock_opaque);
     qemu_file_window_update(f, now);
-    if (f->window_bytes < f->rate_limit / 10)
+    if (f->window_bytes < MAX(f->rate_limit / 10, 1))
         return 0;
     return f->window_start + QEMU_FILE_WINDOW_NS - now;
 }

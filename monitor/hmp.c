@@ -164,7 +164,8 @@ void hmp_session_feed(struct hmp_session *s, const char *data, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (s->poll_timer) { /* a command is still running */
-            g_string_append_len(s->held, data + i, len - i);
+            /* Held for later, within reason (QEMU stops reading). */
+            g_string_append_len(s->held, data + i, MIN(len - i, HMP_HELD_MAX - s->held->len));
             return;
         }
         char c = data[i];

@@ -25,6 +25,7 @@
 #define HMP_PROMPT "(tern) "
 #define HMP_LINE_MAX 4096
 #define HMP_POLL_MS 200
+#define HMP_HELD_MAX 65536 /* input kept while a command runs; more is dropped */
 
 typedef void (*hmp_send_fn)(void *opaque, const char *buf, size_t len);
 

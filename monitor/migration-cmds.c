@@ -43,6 +43,10 @@ static bool migrate_check_args(JsonObject *args, GError **errp)
 bool qmp_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
 {
     (void)ret;
+    if (ctx->vm->runstate == RUNSTATE_INMIGRATE) {
+        error_setg(errp, "Guest is waiting for an incoming migration");
+        return false;
+    }
     return migrate_check_args(args, errp) &&
            migration_start(&ctx->vm->migration, json_object_get_string_member(args, "uri"),
                            errp);
@@ -121,7 +125,10 @@ bool qmp_query_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GE
     struct vm *vm = ctx->vm;
 
     (void)args, (void)errp;
-    if (g_atomic_int_get(&vm->incoming.status) != MIGRATION_STATUS_NONE)
+    /* As QEMU: the outgoing migration once there is one, else the
+     * incoming one (a destination that later migrates on). */
+    if (migration_get_status(&vm->migration) == MIGRATION_STATUS_NONE &&
+        g_atomic_int_get(&vm->incoming.status) != MIGRATION_STATUS_NONE)
         *ret = node_take_object(incoming_query(&vm->incoming));
     else
         *ret = node_take_object(migration_query(&vm->migration));

@@ -53,6 +53,9 @@ static void vm_mig_resume(void *opaque)
         cpus_resume(&vm->cpus);
         vm_emit_event(vm, "RESUME", NULL);
     }
+    /* A reset held back during the switch-over happens now. */
+    if (vm->reset_requested)
+        vm_post_requests(vm);
 }
 
 static void vm_mig_completed(void *opaque)
@@ -60,6 +63,9 @@ static void vm_mig_completed(void *opaque)
     struct vm *vm = opaque;
 
     runstate_set(&vm->runstate, RUNSTATE_POSTMIGRATE, NULL);
+    /* A reset the guest asked for during the switch-over: the guest now
+     * lives on the destination, which got the state from before it. */
+    vm->reset_requested = vm->reset_by_host = false;
 }
 
 static void vm_mig_event(void *opaque, const char *name, JsonObject *data)
@@ -92,20 +98,19 @@ static const struct migration_vm_ops vm_mig_ops = {
 
 /* ---- named descriptors (getfd / closefd) ---- */
 
+/* fd:NAME takes the descriptor out of the table, as QEMU's monitor_get_fd
+ * does: the migration owns it from then on.  Main thread, lock held. */
 static int vm_lookup_named_fd(void *opaque, const char *name, GError **errp)
 {
     struct vm *vm = opaque;
-    gpointer fd;
-    int copy;
+    gpointer key, fd;
 
-    if (!vm->named_fds || !g_hash_table_lookup_extended(vm->named_fds, name, NULL, &fd)) {
+    if (!vm->named_fds || !g_hash_table_steal_extended(vm->named_fds, name, &key, &fd)) {
         error_setg(errp, "File descriptor named '%s' has not been found", name);
         return -1;
     }
-    copy = fcntl(GPOINTER_TO_INT(fd), F_DUPFD_CLOEXEC, 0);
-    if (copy < 0)
-        error_setg_errno(errp, errno, "fd:%s", name);
-    return copy;
+    g_free(key);
+    return GPOINTER_TO_INT(fd);
 }
 
 static void vm_close_fd(gpointer fd)

@@ -97,6 +97,12 @@ static gboolean vm_handle_requests(gpointer opaque)
         main_loop_quit(&vm->loop);
         return G_SOURCE_REMOVE;
     }
+    /* Not in the middle of a migration's switch-over or load: the reset
+     * would write guest RAM and state that are being sent or loaded.  The
+     * migration's end re-posts it (vm_mig_resume) or drops it. */
+    if (vm->reset_requested && (vm->runstate == RUNSTATE_FINISH_MIGRATE ||
+                                vm->runstate == RUNSTATE_INMIGRATE))
+        return G_SOURCE_REMOVE;
     if (vm->reset_requested) {
         bool guest = !vm->reset_by_host;
         const char *reason = guest ? "guest-reset" : "host-qmp-system-reset";
@@ -123,7 +129,7 @@ static gboolean vm_handle_requests(gpointer opaque)
 }
 
 /* Any thread, lock held. */
-static void vm_post_request(struct vm *vm)
+void vm_post_requests(struct vm *vm)
 {
     cpus_request_pause(&vm->cpus);
     if (!vm->request_posted) {
@@ -137,7 +143,7 @@ static void vm_ctl_reset(void *opaque)
     struct vm *vm = opaque;
 
     vm->reset_requested = true;
-    vm_post_request(vm);
+    vm_post_requests(vm);
 }
 
 static void vm_ctl_exit(void *opaque, int status)
@@ -148,7 +154,7 @@ static void vm_ctl_exit(void *opaque, int status)
         vm->exit_requested = true;
         vm->exit_status = status;
     }
-    vm_post_request(vm);
+    vm_post_requests(vm);
 }
 
 /* As QEMU's shutdown requests: the SHUTDOWN event goes out from the main
@@ -396,7 +402,7 @@ void vm_request_reset(struct vm *vm)
 {
     vm->reset_requested = true;
     vm->reset_by_host = true;
-    vm_post_request(vm);
+    vm_post_requests(vm);
 }
 
 static gboolean vm_emit_powerdown(gpointer opaque)

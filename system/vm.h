@@ -147,6 +147,10 @@ bool vm_start_incoming(struct vm *vm, GError **errp);
 void vm_add_named_fd(struct vm *vm, const char *name, int fd);
 bool vm_close_named_fd(struct vm *vm, const char *name, GError **errp);
 
+/* (Re)post the requests pending in the flags above to the main loop; any
+ * thread, lock held. */
+void vm_post_requests(struct vm *vm);
+
 void vm_lock(struct vm *vm);
 void vm_unlock(struct vm *vm);
 

@@ -58,3 +58,46 @@ def test_linux_bzimage_too_little_ram(env):
     check_equal(status, 1, "exit status")
     check("kernel needs RAM up to" in err and "-m is too small" in err
           and len(err.strip().splitlines()) == 1, f"stderr: {err!r}")
+
+
+def test_linux_migrate_memtest(env):
+    """The Linux guest runs memtest (tests/linux/memtest.c: dirties 16 MiB and
+    checks every page each round) and is live-migrated mid-run; on the
+    destination the program finishes without a single wrong word and the
+    console goes on to the reboot."""
+    import time as _time
+
+    from ternlib import Qmp, wait_until
+    env.require_kvm()
+    kit = linux_kit(env)
+    with open(os.path.join(kit, "cmdline.txt")) as f:
+        cmdline = f.read().strip() + " tern.test=memtest"
+    sock = env.path("mig.sock")
+    common = ["-m", "256M", "-smp", "2", "-no-reboot", "-kernel", os.path.join(kit, "vmlinux"),
+              "-initrd", os.path.join(kit, "initramfs.cpio"), "-append", cmdline]
+    dst = env.start(common + ["-incoming", f"unix:{sock}", "-qmp",
+                              f"unix:{env.path('dst.qmp')},server,nowait"], name="dst")
+    src = env.start(common + ["-qmp", f"unix:{env.path('src.qmp')},server,nowait"], name="src")
+    sq = Qmp(env.path("src.qmp"))
+    sq.command("migrate-set-capabilities",
+               capabilities=[{"capability": "events", "state": True}])
+    src.wait_serial("TERN-MEMTEST-START", 600)
+    src.wait_serial("memtest: round 3 ok", 300)
+    sq.command("migrate", uri=f"unix:{sock}")
+    deadline = _time.monotonic() + 300
+    while True:
+        e = sq.wait_event("MIGRATION", timeout=max(1, deadline - _time.monotonic()))
+        if e["data"]["status"] in ("completed", "failed", "cancelled"):
+            break
+    check_equal(e["data"]["status"], "completed", f"migration: {sq.command('query-migrate')}")
+    at_switch = src.serial().count("memtest: round")
+    dst.wait_serial("TERN-MEMTEST-DONE", 600)
+    dst.wait_serial("TERN-LINUX-REBOOT", 120)
+    check_equal(dst.wait_exit(120), 0, "destination exit after reboot -f with -no-reboot")
+    out = src.serial() + dst.serial()
+    check("TERN-MEMTEST-ERROR" not in out, f"memtest found corruption:\n{out[-2000:]}")
+    m = re.search(r"TERN-MEMTEST-DONE rounds=(\d+) errors=(\d+)", dst.serial())
+    check(m and m.group(2) == "0", f"memtest result: {dst.serial()[-500:]!r}")
+    rounds_on_dst = dst.serial().count("memtest: round")
+    check(rounds_on_dst > 0 and at_switch < int(m.group(1)),
+          f"no rounds ran on the destination ({at_switch} on the source)")

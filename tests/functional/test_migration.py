@@ -153,6 +153,8 @@ def test_migrate_fd(env):
     finish_check(env, src, sq, dst, dq, mb)
     r = sq.cmd("getfd", fdname="nofd")
     check("SCM_RIGHTS" in r["error"]["desc"], f"getfd without a descriptor: {r}")
+    r = sq.cmd("closefd", fdname="mig")
+    check("error" in r, f"migrate fd:mig consumes the descriptor, as QEMU: {r}")
 
 
 def test_migrate_exec_and_file(env):
@@ -173,6 +175,15 @@ def test_migrate_exec_and_file(env):
         dst.wait_serial("B", count=2, timeout=120)
         dq.command("stop")
         check_invariant(ram_bytes(env, dq, mb, f"dst{i}"), incoming)
+    # The last destination migrates on: query-migrate reports that
+    # migration, not the finished incoming one.
+    lsock = socket.socket(socket.AF_UNIX)
+    lsock.bind(env.path("never.sock"))
+    lsock.listen(1)
+    dq.command("migrate", uri=f"unix:{env.path('never.sock')}")
+    check_equal(dq.command("query-migrate")["status"], "setup", "outgoing after incoming")
+    dq.command("migrate_cancel")
+    wait_until(lambda: dq.command("query-migrate")["status"] == "cancelled", 30, "cancel")
 
 
 def test_migrate_file_snapshot_paused(env):
@@ -343,6 +354,8 @@ def test_migrate_incoming_defer_and_bad_stream(env):
     src, sq = start(env, "src", 8, ram="128M")
     dst, dq = start(env, "dst", 8, ram="64M", incoming="defer")
     check_equal(dq.command("query-status")["status"], "inmigrate", "deferred destination")
+    r = dq.cmd("migrate", uri=f"unix:{env.path('x.sock')}")
+    check("waiting for an incoming migration" in r.get("error", {}).get("desc", ""), f"{r}")
     dq.command("migrate-incoming", uri=f"unix:{path}")
     r = dq.cmd("migrate-incoming", uri=f"unix:{path}")
     check("already been started" in r.get("error", {}).get("desc", ""), f"{r}")

@@ -127,7 +127,7 @@ kernel_inputs() {
 # Prints every input of the build, one per line; the cache key hashes this.
 inputs_list() {
 	kernel_inputs
-	files_hash init guest-cmdline.txt
+	files_hash init guest-cmdline.txt memtest.c
 	echo "$BUSYBOX_PKG $(pkg_version "$BUSYBOX_PKG")"
 }
 
@@ -233,6 +233,7 @@ initramfs_list() {
 	echo "file /init $files/init 0755 0 0"
 	echo "file /etc/fstab $files/fstab 0644 0 0"
 	echo "file /bin/busybox $files/busybox 0755 0 0"
+	echo "file /bin/memtest $files/memtest 0755 0 0"
 	for applet in "${APPLETS[@]}"; do
 		echo "slink /bin/$applet busybox 0777 0 0"
 	done
@@ -251,6 +252,7 @@ initramfs_build() {
 	run_logged gcc -O2 -o "$work/gen_init_cpio" "$src/usr/gen_init_cpio.c"
 	mkdir "$work/initramfs"
 	cp "$HERE/init" "$busybox" "$work/initramfs/"
+	run_logged gcc -O2 -static -o "$work/initramfs/memtest" "$HERE/memtest.c"
 	# One `mount -a` in /init costs one fork+exec instead of three.
 	printf '%s\n' 'proc /proc proc defaults 0 0' \
 		'sysfs /sys sysfs defaults 0 0' \
