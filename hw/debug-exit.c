@@ -1,9 +1,25 @@
 #include "hw/debug-exit.h"
 
-void debug_exit_init(struct debug_exit *d, struct machine_ctl ctl)
+void debug_exit_init(struct debug_exit *d, struct machine_ctl ctl, uint16_t iobase,
+                     uint16_t iosize)
 {
     d->ctl = ctl;
+    d->s.iobase = iobase;
+    d->s.iosize = iosize;
 }
+
+static const struct vmstate_field debug_exit_fields[] = {
+    VMSTATE_EQUAL(struct debug_exit_state, iobase),
+    VMSTATE_EQUAL(struct debug_exit_state, iosize),
+    VMSTATE_END_OF_LIST(),
+};
+
+const struct vmstate_description debug_exit_vmstate = {
+    .name = "isa-debug-exit",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = debug_exit_fields,
+};
 
 int debug_exit_status(uint64_t value)
 {

@@ -12,15 +12,26 @@
 #include <stdint.h>
 
 #include "hw/machine-ctl.h"
+#include "migration/vmstate.h"
 #include "system/iomap.h"
+
+/* Its only state is where it sits: migrated so that a destination
+ * configured with another port refuses the stream. */
+struct debug_exit_state {
+    uint16_t iobase;
+    uint16_t iosize;
+};
 
 struct debug_exit {
     struct machine_ctl ctl;
+    struct debug_exit_state s;
 };
 
 extern const struct iomap_ops debug_exit_ops;
+extern const struct vmstate_description debug_exit_vmstate;
 
-void debug_exit_init(struct debug_exit *d, struct machine_ctl ctl);
+void debug_exit_init(struct debug_exit *d, struct machine_ctl ctl, uint16_t iobase,
+                     uint16_t iosize);
 /* (value << 1) | 1, as a process exit status (truncated to 8 bits by exit). */
 int debug_exit_status(uint64_t value);
 

@@ -31,6 +31,7 @@ void ram_state_init(struct ram_state *rs, ram_sync_fn sync, void *sync_opaque)
     memset(rs, 0, sizeof(*rs));
     rs->sync = sync;
     rs->sync_opaque = sync_opaque;
+    rs->prefault_min = RAM_PREFAULT_MIN_DEFAULT;
     g_mutex_init(&rs->dirty_lock);
 }
 
@@ -544,6 +545,8 @@ static bool ram_load_setup(void *opaque, GError **errp)
     rs->last_loaded = NULL;
     rs->prefaulted = 0;
     g_atomic_int_set(&rs->prefault_stop, 0);
+    if (rs->total < rs->prefault_min)
+        return true;
     rs->prefault = g_thread_try_new("ram-prefault", ram_prefault_thread, rs, errp);
     return rs->prefault != NULL;
 }

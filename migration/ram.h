@@ -82,6 +82,8 @@ typedef bool (*ram_sync_fn)(void *opaque, struct ram_state *rs, GError **errp);
 typedef void (*ram_sync_stop_fn)(void *opaque);
 
 #define RAM_PREFAULT_CHUNK (64ull << 20)
+/* Below this much RAM a prefault thread costs more than it saves. */
+#define RAM_PREFAULT_MIN_DEFAULT (64ull << 20)
 
 struct ram_stats {
     uint64_t zero_pages;     /* "duplicate" in query-migrate */
@@ -110,6 +112,7 @@ struct ram_state {
     const struct ram_block *last_loaded;
     bool mem_size_seen;
     GThread *prefault;
+    uint64_t prefault_min;    /* no thread for less RAM than this */
     gint prefault_stop;       /* atomic: the loader is done */
     uint64_t prefaulted;      /* bytes, written by the prefault thread */
 };

@@ -39,9 +39,19 @@ static bool machine_init_debug_exit(struct machine *m, const struct machine_conf
     if (!cfg->debug_exit)
         return true;
     m->has_debug_exit = true;
-    debug_exit_init(&m->debug_exit, cfg->ctl);
+    debug_exit_init(&m->debug_exit, cfg->ctl, cfg->debug_exit_base, cfg->debug_exit_size);
     return iomap_add(cfg->pio, cfg->debug_exit_base, cfg->debug_exit_size, &debug_exit_ops,
                      &m->debug_exit, "isa-debug-exit", errp);
+}
+
+static bool machine_has_debug_exit(const struct machine *m)
+{
+    return m->has_debug_exit;
+}
+
+static void *machine_debug_exit_state(struct machine *m)
+{
+    return &m->debug_exit.s;
 }
 
 static bool machine_has_uart(const struct machine *m)
@@ -83,7 +93,8 @@ static const struct machine_device {
       machine_has_uart, machine_uart_state },
     { "i8042", machine_init_i8042, machine_reset_i8042, "i8042", &i8042_vmstate,
       machine_has_i8042, machine_i8042_state },
-    { "isa-debug-exit", machine_init_debug_exit, NULL, NULL, NULL, NULL, NULL },
+    { "isa-debug-exit", machine_init_debug_exit, NULL, "isa-debug-exit", &debug_exit_vmstate,
+      machine_has_debug_exit, machine_debug_exit_state },
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp)

@@ -426,3 +426,65 @@ def test_mem_path(env):
                                 env.guest("hello")])
         check(st == 1 and word in err and err.count("\n") == 1 and "-mem-path" in err,
               f"-mem-path {arg}: status {st}, stderr {err!r}")
+
+
+def test_migrate_tcp_ipv6_port_range(env):
+    """tcp:[::1]:P,to=Q on the destination takes the first free port of the
+    range (P is taken here); the source connects over IPv6."""
+    env.require_kvm()
+    busy = socket.socket(socket.AF_INET6)
+    busy.bind(("::1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    mb = 8
+    src, sq = start(env, "src", mb)
+    dst, dq = start(env, "dst", mb, incoming=f"tcp:[::1]:{port},to={port + 20}")
+    got = None
+    for p in range(port + 1, port + 21):
+        probe = socket.socket(socket.AF_INET6)
+        if probe.connect_ex(("::1", p)) == 0:
+            got = p
+            probe.close()
+            break
+        probe.close()
+    # The probe above was the destination's one connection: start again.
+    check(got is not None, "destination is not listening in the port range")
+    check(dst.wait_exit(60) == 1, "a probe connection is not a stream: the load fails")
+    dst, dq = start(env, "dst2", mb, incoming=f"tcp:[::1]:{port},to={port + 20}")
+    src.wait_serial("B", count=2, timeout=120)
+    sq.command("migrate", uri=f"tcp:[::1]:{got}")
+    wait_status(sq, "completed")
+    dst.wait_serial("B", count=2, timeout=120)
+
+
+def test_migrate_incoming_keeps_running_on_error(env):
+    """migrate-incoming with exit-on-error false: a bad stream leaves the
+    destination in inmigrate, reporting failed with the reason."""
+    env.require_kvm()
+    bad = env.path("bad.stream")
+    with open(bad, "wb") as f:
+        f.write(b"QEVM\x00\x00\x00\x03garbage")
+    dst, dq = start(env, "dst", 8, incoming="defer")
+    dq.command("migrate-incoming", uri=f"file:{bad}", **{"exit-on-error": False})
+    info = wait_until(lambda: (lambda i: i.get("status") == "failed" and i)(
+        dq.command("query-migrate")), 30, "the load to fail")
+    check("configuration" in info.get("error-desc", ""), f"{info}")
+    check_equal(dq.command("query-status")["status"], "inmigrate", "after a failed load")
+    check(dst.proc.poll() is None, "the destination exited")
+
+
+def test_migrate_device_config_mismatch(env):
+    """isa-debug-exit at another port on the destination: its section's
+    iobase must match, so the destination refuses (exit 1, naming it) and
+    the source runs on."""
+    env.require_kvm()
+    path = env.path("mig.sock")
+    src, sq = start(env, "src", 8, extra=["-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
+    dst, dq = start(env, "dst", 8, incoming=f"unix:{path}",
+                    extra=["-device", "isa-debug-exit,iobase=0x501,iosize=4"])
+    src.wait_serial("B", count=1, timeout=120)
+    sq.command("migrate", uri=f"unix:{path}")
+    wait_status(sq, "failed")
+    check_equal(dst.wait_exit(60), 1, "destination exit status")
+    check("isa-debug-exit" in dst.stderr() and "iobase" in dst.stderr(), dst.stderr())
+    check_equal(sq.command("query-status")["status"], "running", "source after failure")

@@ -124,7 +124,7 @@ static void test_debug_exit(void)
 {
     struct debug_exit d;
 
-    debug_exit_init(&d, (struct machine_ctl){ fake_reset, fake_exit, NULL });
+    debug_exit_init(&d, (struct machine_ctl){ fake_reset, fake_exit, NULL }, 0xf4, 4);
     debug_exit_ops.write(&d, 0, 5, 4);
     g_assert_cmpint(exit_status, ==, 11);
     g_assert_cmpint(debug_exit_status(0), ==, 1);

@@ -410,6 +410,7 @@ static void test_prefault(void)
     dst.mem = g_malloc0(1); /* side_clear frees it; the RAM is @mapped */
     savevm_init(&dst.sv, "tern-1.0");
     ram_state_init(&dst.rs, NULL, NULL);
+    dst.rs.prefault_min = 0; /* a thread even for this little RAM */
     g_assert_true(ram_add_block(&dst.rs, "pc.ram", mapped, PAGES * RAM_PAGE_SIZE, &err));
     g_assert_true(ram_register(&dst.rs, &dst.sv, &err));
     fill_pattern(&src);
