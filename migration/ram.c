@@ -42,8 +42,10 @@ void ram_state_set_sync_stop(struct ram_state *rs, ram_sync_stop_fn stop)
 
 void ram_state_destroy(struct ram_state *rs)
 {
-    for (unsigned i = 0; i < rs->nblocks; i++)
+    for (unsigned i = 0; i < rs->nblocks; i++) {
         g_free(rs->blocks[i].dirty);
+        g_free(rs->blocks[i].known_zero);
+    }
     g_mutex_clear(&rs->dirty_lock);
 }
 
@@ -62,6 +64,7 @@ bool ram_add_block(struct ram_state *rs, const char *idstr, void *host, uint64_t
     b->host = host;
     b->length = length;
     b->dirty = g_new0(unsigned long, ram_bitmap_words(b));
+    b->fd = -1;
     rs->total += length;
     return true;
 }
@@ -188,12 +191,67 @@ static bool ram_page_is_zero(const uint8_t *p)
 }
 
 /* One page record: ZERO (9 bytes + name) or PAGE (4096 bytes + header). */
+void ram_block_set_fd(struct ram_state *rs, unsigned block, int fd, uint64_t offset)
+{
+    rs->blocks[block].fd = fd;
+    rs->blocks[block].fd_offset = offset;
+}
+
+static void ram_set_range(unsigned long *map, uint64_t first, uint64_t n)
+{
+    for (uint64_t p = first; p < first + n; p++)
+        map[p / BITS_PER_LONG] |= 1ul << (p % BITS_PER_LONG);
+}
+
+/* Mark the pages that lie in holes of the block's file (SEEK_DATA /
+ * SEEK_HOLE): they are zero, and reading them would allocate them. */
+static void ram_find_holes(struct ram_block *b)
+{
+    uint64_t start = b->fd_offset, end = start + b->length, pos = start;
+
+    g_clear_pointer(&b->known_zero, g_free);
+    if (b->fd < 0)
+        return;
+    b->known_zero = g_new0(unsigned long, ram_bitmap_words(b));
+    while (pos < end) {
+        off_t data = lseek(b->fd, pos, SEEK_DATA);
+        uint64_t hole_end = data < 0 ? end : MIN((uint64_t)data, end);
+        uint64_t first = (pos - start + RAM_PAGE_SIZE - 1) / RAM_PAGE_SIZE;
+        uint64_t last = (hole_end - start) / RAM_PAGE_SIZE;
+
+        if (data < 0 && errno != ENXIO) { /* no hole support: read everything */
+            g_clear_pointer(&b->known_zero, g_free);
+            return;
+        }
+        if (last > first)
+            ram_set_range(b->known_zero, first, last - first);
+        if (hole_end >= end)
+            break;
+        pos = lseek(b->fd, data, SEEK_HOLE);
+        if ((off_t)pos < 0)
+            break;
+    }
+}
+
+/* Is @page known zero?  Clears the knowledge: the page is dealt with. */
+static bool ram_take_known_zero(const struct ram_block *b, uint64_t page)
+{
+    unsigned long bit = 1ul << (page % BITS_PER_LONG);
+    bool z;
+
+    if (!b->known_zero)
+        return false;
+    z = b->known_zero[page / BITS_PER_LONG] & bit;
+    b->known_zero[page / BITS_PER_LONG] &= ~bit;
+    return z;
+}
+
 static void ram_save_page(struct ram_state *rs, QEMUFile *f, const struct ram_block *b,
                           uint64_t page)
 {
     uint64_t offset = page * RAM_PAGE_SIZE;
     const uint8_t *host = b->host + offset;
-    bool zero = ram_page_is_zero(host);
+    bool zero = ram_take_known_zero(b, page) || ram_page_is_zero(host);
     uint64_t flags = zero ? RAM_SAVE_FLAG_ZERO : RAM_SAVE_FLAG_PAGE;
 
     if (b == rs->last_sent)
@@ -292,6 +350,10 @@ static bool ram_save_setup(QEMUFile *f, void *opaque, GError **errp)
             ram_set_dirty_page(rs, i, p);
     ram_recount(rs);
     g_mutex_unlock(&rs->dirty_lock);
+    /* After tracking started: a hole the guest writes from now on is
+     * in the dirty log, so sending it as zero now is never final. */
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        ram_find_holes(&rs->blocks[i]);
     rs->cur_block = 0;
     rs->cur_page = 0;
     rs->first_pass_done = false;
@@ -472,8 +534,10 @@ static bool ram_load_state(QEMUFile *f, void *opaque, int version_id, GError **e
                 error_setg(errp, "ram: zero page with fill byte 0x%02x", fill);
                 return false;
             }
-            /* Reading first keeps untouched destination pages unallocated. */
-            if (!ram_page_is_zero(host))
+            /* A page still in its hole is zero without a look (a read
+             * would allocate it); reading first keeps a zero page clean. */
+            if (!ram_take_known_zero(rs->last_loaded, offset / RAM_PAGE_SIZE) &&
+                !ram_page_is_zero(host))
                 memset(host, 0, RAM_PAGE_SIZE);
             break;
         }
@@ -481,6 +545,7 @@ static bool ram_load_state(QEMUFile *f, void *opaque, int version_id, GError **e
             host = ram_load_host(rs, f, flags, offset, errp);
             if (!host)
                 return false;
+            ram_take_known_zero(rs->last_loaded, offset / RAM_PAGE_SIZE);
             if (!qemu_file_get_buffer(f, host, RAM_PAGE_SIZE)) {
                 qemu_file_take_error(f, errp);
                 return false;
@@ -511,6 +576,8 @@ static void ram_save_cleanup(void *opaque)
     rs->first_pass_done = false;
     rs->last_sent = NULL;
     g_mutex_unlock(&rs->dirty_lock);
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        g_clear_pointer(&rs->blocks[i].known_zero, g_free);
 }
 
 /* The prefault thread: touch every page of every block ahead of the
@@ -545,6 +612,9 @@ static bool ram_load_setup(void *opaque, GError **errp)
     rs->last_loaded = NULL;
     rs->prefaulted = 0;
     g_atomic_int_set(&rs->prefault_stop, 0);
+    /* Before the prefault thread fills the holes in. */
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        ram_find_holes(&rs->blocks[i]);
     if (rs->total < rs->prefault_min)
         return true;
     rs->prefault = g_thread_try_new("ram-prefault", ram_prefault_thread, rs, errp);
@@ -555,6 +625,8 @@ static void ram_load_cleanup(void *opaque)
 {
     struct ram_state *rs = opaque;
 
+    for (unsigned i = 0; i < rs->nblocks; i++)
+        g_clear_pointer(&rs->blocks[i].known_zero, g_free);
     if (!rs->prefault)
         return;
     g_atomic_int_set(&rs->prefault_stop, 1);

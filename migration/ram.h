@@ -67,6 +67,15 @@ struct ram_block {
     uint8_t *host;
     uint64_t length;  /* bytes, a multiple of RAM_PAGE_SIZE */
     unsigned long *dirty; /* one bit per page: still to send */
+    /* The file behind @host (a memfd mapped shared at fd_offset), or -1.
+     * Its holes are zero pages that need not be read: reading one would
+     * allocate it.  (Not for private mappings: their copies are not in
+     * the file.) */
+    int fd;
+    uint64_t fd_offset;
+    /* One bit per page known zero without reading: the file's holes when
+     * a save or load started; cleared as pages are sent or loaded. */
+    unsigned long *known_zero;
 };
 
 struct ram_state;
@@ -81,7 +90,7 @@ typedef bool (*ram_sync_fn)(void *opaque, struct ram_state *rs, GError **errp);
  * ran, also after a failed one. */
 typedef void (*ram_sync_stop_fn)(void *opaque);
 
-#define RAM_PREFAULT_CHUNK (64ull << 20)
+#define RAM_PREFAULT_CHUNK (8ull << 20) /* a stop waits for at most one */
 /* Below this much RAM a prefault thread costs more than it saves. */
 #define RAM_PREFAULT_MIN_DEFAULT (64ull << 20)
 
@@ -123,6 +132,8 @@ void ram_state_set_sync_stop(struct ram_state *rs, ram_sync_stop_fn stop);
 void ram_state_destroy(struct ram_state *rs);
 bool ram_add_block(struct ram_state *rs, const char *idstr, void *host, uint64_t length,
                    GError **errp);
+/* @block's memory is @fd's bytes from @offset, mapped shared. */
+void ram_block_set_fd(struct ram_state *rs, unsigned block, int fd, uint64_t offset);
 /* Register the "ram" iterative handler. */
 bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp);
 

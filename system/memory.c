@@ -84,6 +84,7 @@ bool memory_init(struct guest_memory *m, uint64_t size, const struct ram_range *
         goto fail;
     }
     m->size = size;
+    m->shared = !mem_path;
     for (unsigned i = 0; i < nranges; i++) {
         m->ranges[i] = layout[i];
         m->ranges[i].offset = offset;

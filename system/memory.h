@@ -29,6 +29,7 @@ struct ram_range {
 
 struct guest_memory {
     int fd;
+    bool shared; /* base maps fd shared (a memfd): the file holds the RAM */
     uint8_t *base;
     uint64_t size;
     unsigned nranges;

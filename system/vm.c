@@ -282,8 +282,11 @@ static void vm_ram_sync_stop(void *opaque)
  * devices, then the machine's. */
 static bool vm_register_sections(struct vm *vm, GError **errp)
 {
-    return ram_add_block(&vm->ram, "pc.ram", vm->mem.base, vm->mem.size, errp) &&
-           ram_register(&vm->ram, &vm->savevm, errp) &&
+    if (!ram_add_block(&vm->ram, "pc.ram", vm->mem.base, vm->mem.size, errp))
+        return false;
+    if (vm->mem.shared) /* untouched RAM is a hole: zero without a read */
+        ram_block_set_fd(&vm->ram, 0, vm->mem.fd, 0);
+    return ram_register(&vm->ram, &vm->savevm, errp) &&
            cpus_register_vmstate(&vm->cpus, &vm->savevm, errp) &&
            kvm_vm_state_register(&vm->kvm_state, &vm->kvm, &vm->savevm, errp) &&
            machine_register_vmstate(&vm->machine, &vm->savevm, false, errp);

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "migration/ram.h"
 #include "migration/savevm.h"
@@ -392,6 +393,79 @@ static void test_cleanup_restart(void)
     side_clear(&dst);
 }
 
+/* A side whose RAM is a shared memfd mapping, for the hole tests. */
+static uint8_t *memfd_side(struct side *sd, int *fd)
+{
+    g_autoptr(GError) err = NULL;
+    uint8_t *m;
+
+    *fd = memfd_create("test-ram", MFD_CLOEXEC);
+    g_assert_cmpint(*fd, >=, 0);
+    g_assert_cmpint(ftruncate(*fd, PAGES * RAM_PAGE_SIZE), ==, 0);
+    m = mmap(NULL, PAGES * RAM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+    g_assert_true(m != MAP_FAILED);
+    memset(sd, 0, sizeof(*sd));
+    sd->guest_writes = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    sd->mem = m;
+    savevm_init(&sd->sv, "tern-1.0");
+    ram_state_init(&sd->rs, fake_sync, sd);
+    g_assert_true(ram_add_block(&sd->rs, "pc.ram", m, PAGES * RAM_PAGE_SIZE, &err));
+    ram_block_set_fd(&sd->rs, 0, *fd, 0);
+    g_assert_true(ram_register(&sd->rs, &sd->sv, &err));
+    return m;
+}
+
+static bool page_is_hole(int fd, unsigned page)
+{
+    off_t d = lseek(fd, (off_t)page * RAM_PAGE_SIZE, SEEK_DATA);
+
+    return d < 0 || d >= (off_t)(page + 1) * RAM_PAGE_SIZE;
+}
+
+/* Pages in holes of the RAM's memfd are sent as zero without being read
+ * (a read would allocate them, on either side), yet a hole the guest
+ * writes during the migration still arrives with its data. */
+static void test_holes(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+    int sfd, dfd;
+    unsigned iterations, holes = 0;
+    uint8_t *smem = memfd_side(&src, &sfd), *dmem = memfd_side(&dst, &dfd);
+    bool written[PAGES] = { false };
+
+    for (unsigned p = 0; p < PAGES; p++) {
+        if (p % 3)
+            memset(smem + p * RAM_PAGE_SIZE, (uint8_t)p | 1, RAM_PAGE_SIZE);
+    }
+    s = precopy(&src, &iterations);
+    for (unsigned i = 1; i < 12; i++)
+        written[(i * 7) % PAGES] = true; /* what precopy()'s "guest" wrote */
+    written[3] = true;
+    g_assert_true(load(&dst, s->data, s->len, &err));
+    g_assert_no_error(err);
+    /* Before anything reads the memory (a read fills a hole in). */
+    for (unsigned p = 0; p < PAGES; p += 3) {
+        if (written[p])
+            continue;
+        g_assert_true(page_is_hole(sfd, p)); /* never read on the source */
+        g_assert_true(page_is_hole(dfd, p)); /* never touched on the destination */
+        holes++;
+    }
+    g_assert_cmpuint(holes, >, PAGES / 4);
+    g_assert_cmpmem(dmem, PAGES * RAM_PAGE_SIZE, smem, PAGES * RAM_PAGE_SIZE);
+    savevm_save_cleanup(&src.sv);
+    munmap(smem, PAGES * RAM_PAGE_SIZE);
+    munmap(dmem, PAGES * RAM_PAGE_SIZE);
+    close(sfd);
+    close(dfd);
+    src.mem = g_malloc0(1); /* side_clear frees it */
+    dst.mem = g_malloc0(1);
+    side_clear(&src);
+    side_clear(&dst);
+}
+
 /* The destination's prefault thread runs over real (page-aligned) memory
  * beside the loader and never changes what was loaded. */
 static void test_prefault(void)
@@ -437,5 +511,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ram/or-dirty-bitmap", test_or_dirty_bitmap);
     g_test_add_func("/ram/cleanup-restart", test_cleanup_restart);
     g_test_add_func("/ram/prefault", test_prefault);
+    g_test_add_func("/ram/holes", test_holes);
     return g_test_run();
 }
