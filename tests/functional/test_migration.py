@@ -181,7 +181,9 @@ def test_migrate_exec_and_file(env):
     lsock.bind(env.path("never.sock"))
     lsock.listen(1)
     dq.command("migrate", uri=f"unix:{env.path('never.sock')}")
-    check_equal(dq.command("query-migrate")["status"], "setup", "outgoing after incoming")
+    # (the listener's backlog completes the connect: setup or active)
+    st = dq.command("query-migrate")["status"]
+    check(st in ("setup", "active"), f"outgoing after incoming reported {st!r}")
     dq.command("migrate_cancel")
     wait_until(lambda: dq.command("query-migrate")["status"] == "cancelled", 30, "cancel")
 
