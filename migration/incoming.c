@@ -6,16 +6,12 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fdio.h"
 
 static void incoming_event_status(struct incoming *in, enum migration_status s)
 {
-    JsonObject *o;
-
-    if (!*in->events || !in->vm->event)
-        return;
-    o = json_object_new();
-    json_object_set_string_member(o, "status", migration_status_name(s));
-    in->vm->event(in->vm_opaque, "MIGRATION", o);
+    if (*in->events && in->vm->event)
+        in->vm->event(in->vm_opaque, "MIGRATION", migration_status_event(s));
 }
 
 static void incoming_set_status(struct incoming *in, enum migration_status s)
@@ -41,11 +37,7 @@ void incoming_init(struct incoming *in, GMutex *lock, GMainContext *ctx, struct 
 
 static void incoming_stop_listening(struct incoming *in)
 {
-    if (in->listen_src) {
-        g_source_destroy(in->listen_src);
-        g_source_unref(in->listen_src);
-        in->listen_src = NULL;
-    }
+    fdio_source_drop(&in->listen_src);
     if (in->listen_fd >= 0)
         close(in->listen_fd);
     in->listen_fd = -1;
@@ -192,10 +184,7 @@ void incoming_destroy(struct incoming *in)
         g_thread_join(t);
         g_mutex_lock(in->lock);
         /* Its result was posted to a loop that will not run again. */
-        if (in->done_src) {
-            g_source_destroy(in->done_src);
-            g_clear_pointer(&in->done_src, g_source_unref);
-        }
+        fdio_source_drop(&in->done_src);
         g_clear_error(&in->load_err);
     }
     mig_channel_close(&in->ch, NULL);

@@ -45,12 +45,17 @@ static void migration_event(struct migration *ms, const char *name, JsonObject *
         json_object_unref(data);
 }
 
-static void migration_event_status(struct migration *ms, enum migration_status s)
+JsonObject *migration_status_event(enum migration_status s)
 {
     JsonObject *o = json_object_new();
 
     json_object_set_string_member(o, "status", migration_status_name(s));
-    migration_event(ms, "MIGRATION", o);
+    return o;
+}
+
+static void migration_event_status(struct migration *ms, enum migration_status s)
+{
+    migration_event(ms, "MIGRATION", migration_status_event(s));
 }
 
 /* The one way the state changes: from @from only. */
@@ -159,7 +164,6 @@ static bool migration_rp_message(struct migration *ms, uint16_t type, const uint
     status = (uint32_t)data[0] << 24 | data[1] << 16 | data[2] << 8 | data[3];
     g_mutex_lock(ms->lock);
     ms->rp_shut_seen = true;
-    ms->rp_shut_status = status;
     /* SHUT(0): the destination runs the guest; no cancel may resume ours. */
     ms->committed = status == 0 && !ms->rp_error;
     if (status)
@@ -203,10 +207,9 @@ static gpointer migration_rp_thread(gpointer opaque)
 
 /* ---- the migration thread ---- */
 
-static bool migration_cancelled(struct migration *ms, GError **errp)
+static bool migration_cancelled(GError **errp)
 {
     error_setg(errp, "migration cancelled");
-    (void)ms;
     return false;
 }
 
@@ -226,7 +229,7 @@ static bool migration_open(struct migration *ms, GError **errp)
     qemu_file_set_rate_limit(ms->f = qemu_file_new_fd_output(ch.fd), ms->params.max_bandwidth);
     g_mutex_unlock(ms->lock);
     if (cancelled)
-        return migration_cancelled(ms, errp);
+        return migration_cancelled(errp);
     return true;
 }
 
@@ -250,7 +253,7 @@ static bool migration_setup(struct migration *ms, GError **errp)
     ms->stats.setup_ms = (migration_now_us() - ms->stats.start_us) / US_PER_MS;
     ok = migration_set_state(ms, MIGRATION_STATUS_SETUP, MIGRATION_STATUS_ACTIVE);
     g_mutex_unlock(ms->lock);
-    return ok || migration_cancelled(ms, errp);
+    return ok || migration_cancelled(errp);
 }
 
 /* Bandwidth and rates, measured over periods of at least one window. */
@@ -331,7 +334,7 @@ static bool migration_iterate(struct migration *ms, GError **errp)
         bool first_pass;
 
         if (migration_get_status(ms) != MIGRATION_STATUS_ACTIVE)
-            return migration_cancelled(ms, errp);
+            return migration_cancelled(errp);
         first_pass = savevm_first_pass_done(ms->sv);
         pending = savevm_pending(ms->sv);
         g_mutex_lock(ms->lock);
@@ -368,11 +371,11 @@ static bool migration_switchover(struct migration *ms, GError **errp)
     g_mutex_lock(ms->lock);
     ok = migration_set_state(ms, MIGRATION_STATUS_ACTIVE, MIGRATION_STATUS_DEVICE);
     if (ok) {
-        ms->stats.downtime_ms = migration_now_us(); /* the stop time, for now */
+        ms->stats.stop_us = migration_now_us();
         ok = ms->vm->stop(ms->vm_opaque, errp);
         ms->vm_stopped = ok;
     } else {
-        migration_cancelled(ms, errp);
+        migration_cancelled(errp);
     }
     g_mutex_unlock(ms->lock);
     if (!ok)
@@ -414,7 +417,7 @@ static bool migration_wait_ack(struct migration *ms, GError **errp)
         ok = mig_channel_close(&ms->ch, closed ? errp : NULL) && closed;
         g_mutex_lock(ms->lock);
         ms->committed = ok && migration_get_status(ms) == MIGRATION_STATUS_DEVICE;
-        ok = ms->committed || (ok && migration_cancelled(ms, errp));
+        ok = ms->committed || (ok && migration_cancelled(errp));
         g_mutex_unlock(ms->lock);
         return ok;
     }
@@ -427,7 +430,7 @@ static bool migration_wait_ack(struct migration *ms, GError **errp)
     if (ms->committed)
         ok = true;
     else if (migration_get_status(ms) != MIGRATION_STATUS_DEVICE)
-        ok = migration_cancelled(ms, errp);
+        ok = migration_cancelled(errp);
     else if (ms->rp_error)
         ok = false, error_setg(errp, "%s", ms->rp_error);
     else if (!ms->rp_shut_seen)
@@ -476,12 +479,11 @@ static void migration_finish(struct migration *ms, bool ok, const GError *err)
 
     ms->stats.total_ms = (now - ms->stats.start_us) / US_PER_MS;
     if (ok && ms->committed && migration_set_state(ms, s, MIGRATION_STATUS_COMPLETED)) {
-        ms->stats.downtime_ms = (now - ms->stats.downtime_ms) / US_PER_MS;
+        ms->stats.downtime_ms = (now - ms->stats.stop_us) / US_PER_MS;
         ms->stats.remaining = 0;
         ms->vm->completed(ms->vm_opaque);
         return;
     }
-    ms->stats.downtime_ms = 0;
     if (s == MIGRATION_STATUS_CANCELLING) {
         migration_set_state(ms, s, MIGRATION_STATUS_CANCELLED);
     } else {
@@ -546,7 +548,6 @@ bool migration_start(struct migration *ms, const char *uri, GError **errp)
     memset(&ms->stats, 0, sizeof(ms->stats));
     ms->stats.start_us = migration_now_us();
     ms->rp_shut_seen = ms->rp_closed = false;
-    ms->rp_shut_status = 0;
     ms->vm_stopped = ms->thread_done = ms->committed = false;
     g_atomic_int_set(&ms->status, MIGRATION_STATUS_SETUP);
     migration_event_status(ms, MIGRATION_STATUS_SETUP);

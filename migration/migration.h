@@ -63,6 +63,8 @@ enum migration_status {
 };
 
 const char *migration_status_name(enum migration_status s);
+/* The MIGRATION event's data: {"status": NAME}. */
+JsonObject *migration_status_event(enum migration_status s);
 /* setup, active, device or cancelling: a thread is at work. */
 bool migration_status_is_active(enum migration_status s);
 
@@ -106,6 +108,7 @@ struct migration_stats {
     int64_t start_us;     /* monotonic, at migrate */
     int64_t setup_ms;
     int64_t total_ms;     /* at the end (while running: computed) */
+    int64_t stop_us;      /* monotonic, when the guest stopped */
     int64_t downtime_ms;
     int64_t expected_downtime_ms;
     uint64_t transferred; /* bytes on the stream */
@@ -148,7 +151,6 @@ struct migration {
     GThread *rp_thread;
     int rp_fd;
     bool rp_shut_seen;
-    uint32_t rp_shut_status;
     bool rp_closed;
     char *rp_error;
 };

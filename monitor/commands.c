@@ -275,3 +275,19 @@ bool mon_cmd_call(struct mon_ctx *ctx, const struct mon_cmd *cmd, JsonObject *ar
     }
     return true;
 }
+
+JsonNode *mon_node_take_object(JsonObject *o)
+{
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+
+    json_node_take_object(n, o);
+    return n;
+}
+
+JsonNode *mon_node_take_array(JsonArray *a)
+{
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+
+    json_node_take_array(n, a);
+    return n;
+}

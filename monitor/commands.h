@@ -96,6 +96,10 @@ bool mon_cmd_check_args(const struct mon_cmd *cmd, JsonObject *args, GError **er
 /* Build the arguments object from HMP words after the command name. */
 JsonObject *mon_cmd_parse_hmp(const struct mon_cmd *cmd, const char *line, GError **errp);
 
+/* A JSON node holding @o / @a (taken): handler results. */
+JsonNode *mon_node_take_object(JsonObject *o);
+JsonNode *mon_node_take_array(JsonArray *a);
+
 /* Validate and call. */
 bool mon_cmd_call(struct mon_ctx *ctx, const struct mon_cmd *cmd, JsonObject *args,
                   JsonNode **ret, GError **errp);

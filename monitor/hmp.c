@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "util/fdio.h"
+
 #ifndef TERN_VERSION
 #define TERN_VERSION "unknown"
 #endif
@@ -202,11 +204,7 @@ void hmp_session_init(struct hmp_session *s, const struct mon_ctx *ctx, GMainCon
 
 void hmp_session_destroy(struct hmp_session *s)
 {
-    if (s->poll_timer) {
-        g_source_destroy(s->poll_timer);
-        g_source_unref(s->poll_timer);
-        s->poll_timer = NULL;
-    }
+    fdio_source_drop(&s->poll_timer);
     if (s->held)
         g_string_free(s->held, TRUE);
     s->held = NULL;

@@ -15,14 +15,6 @@
 #include "util/error.h"
 #include "util/size.h"
 
-static JsonNode *node_take_object(JsonObject *o)
-{
-    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
-
-    json_node_take_object(n, o);
-    return n;
-}
-
 /* ---- migrate ---- */
 
 static bool migrate_check_args(JsonObject *args, GError **errp)
@@ -129,9 +121,9 @@ bool qmp_query_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GE
      * incoming one (a destination that later migrates on). */
     if (migration_get_status(&vm->migration) == MIGRATION_STATUS_NONE &&
         g_atomic_int_get(&vm->incoming.status) != MIGRATION_STATUS_NONE)
-        *ret = node_take_object(incoming_query(&vm->incoming));
+        *ret = mon_node_take_object(incoming_query(&vm->incoming));
     else
-        *ret = node_take_object(migration_query(&vm->migration));
+        *ret = mon_node_take_object(migration_query(&vm->migration));
     return true;
 }
 
@@ -230,7 +222,7 @@ bool qmp_query_migrate_parameters(struct mon_ctx *ctx, JsonObject *args, JsonNod
                                   GError **errp)
 {
     (void)args, (void)errp;
-    *ret = node_take_object(migration_query_parameters(&ctx->vm->migration));
+    *ret = mon_node_take_object(migration_query_parameters(&ctx->vm->migration));
     return true;
 }
 
@@ -301,11 +293,8 @@ bool hmp_migrate_set_capability(struct mon_ctx *ctx, JsonObject *args, JsonNode 
 bool qmp_query_migrate_capabilities(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
                                     GError **errp)
 {
-    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
-
     (void)args, (void)errp;
-    json_node_take_array(n, migration_query_capabilities(&ctx->vm->migration));
-    *ret = n;
+    *ret = mon_node_take_array(migration_query_capabilities(&ctx->vm->migration));
     return true;
 }
 

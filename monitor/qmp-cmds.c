@@ -20,21 +20,6 @@
 #define TERN_VERSION "unknown"
 #endif
 
-static JsonNode *node_take_object(JsonObject *o)
-{
-    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
-
-    json_node_take_object(n, o);
-    return n;
-}
-
-static JsonNode *node_take_array(JsonArray *a)
-{
-    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
-
-    json_node_take_array(n, a);
-    return n;
-}
 
 static JsonObject *ret_object(JsonNode *ret)
 {
@@ -54,7 +39,7 @@ static bool qmp_query_version(struct mon_ctx *ctx, JsonObject *args, JsonNode **
     json_object_set_int_member(q, "major", QMP_VERSION_MAJOR);
     json_object_set_object_member(o, "qemu", q);
     json_object_set_string_member(o, "package", "Tern " TERN_VERSION);
-    *ret = node_take_object(o);
+    *ret = mon_node_take_object(o);
     return true;
 }
 
@@ -87,7 +72,7 @@ static bool qmp_query_commands(struct mon_ctx *ctx, JsonObject *args, JsonNode *
             json_array_add_object_element(a, o);
         }
     }
-    *ret = node_take_array(a);
+    *ret = mon_node_take_array(a);
     return true;
 }
 
@@ -103,7 +88,7 @@ static bool qmp_query_status(struct mon_ctx *ctx, JsonObject *args, JsonNode **r
     json_object_set_string_member(o, "status", runstate_name(rs));
     json_object_set_boolean_member(o, "singlestep", false);
     json_object_set_boolean_member(o, "running", runstate_is_running(rs));
-    *ret = node_take_object(o);
+    *ret = mon_node_take_object(o);
     return true;
 }
 
@@ -130,7 +115,7 @@ static bool qmp_query_name(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret
     (void)args, (void)errp;
     if (ctx->vm->name)
         json_object_set_string_member(o, "name", ctx->vm->name);
-    *ret = node_take_object(o);
+    *ret = mon_node_take_object(o);
     return true;
 }
 
@@ -167,7 +152,7 @@ static bool qmp_query_cpus_fast(struct mon_ctx *ctx, JsonObject *args, JsonNode 
         json_object_set_string_member(o, "target", "x86_64");
         json_array_add_object_element(a, o);
     }
-    *ret = node_take_array(a);
+    *ret = mon_node_take_array(a);
     return true;
 }
 

@@ -99,7 +99,6 @@ def main():
                 "\nmigrate:", "\n   migrate:"))
             sys.stdout.flush()
         mon.sendall(b"info status\n")
-        time.sleep(0)  # the reply is read below
         reply = b""
         while not reply.endswith(b"(tern) "):
             reply += mon.recv(4096)

@@ -14,8 +14,6 @@
  * Thread context: the migration_vm_ops run on the migration thread with
  * the VM lock held; everything else on the main thread with the lock held.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
