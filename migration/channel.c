@@ -185,11 +185,12 @@ static void mig_channel_set_desc(struct mig_channel *ch, const struct mig_uri *u
 }
 
 bool mig_channel_open_out(struct mig_channel *ch, const struct mig_uri *u,
-                          mig_fd_lookup_fn lookup, void *lookup_opaque, GError **errp)
+                          mig_fd_lookup_fn lookup, void *lookup_opaque, int cancel_fd,
+                          GError **errp)
 {
     mig_channel_set_desc(ch, u);
     if (u->kind == MIG_TRANSPORT_TCP || u->kind == MIG_TRANSPORT_UNIX) {
-        ch->fd = sock_connect(&u->addr, errp);
+        ch->fd = sock_connect_cancellable(&u->addr, cancel_fd, errp);
         ch->socket = ch->fd >= 0;
         return ch->fd >= 0;
     }

@@ -59,9 +59,11 @@ bool mig_uri_parse(const char *uri, struct mig_uri *u, GError **errp);
 void mig_uri_clear(struct mig_uri *u);
 
 void mig_channel_init(struct mig_channel *ch);
-/* Outgoing: connect, spawn, open or take the descriptor (blocking fd). */
+/* Outgoing: connect, spawn, open or take the descriptor (blocking fd).
+ * A connect gives up when @cancel_fd (-1: none) becomes readable. */
 bool mig_channel_open_out(struct mig_channel *ch, const struct mig_uri *u,
-                          mig_fd_lookup_fn lookup, void *lookup_opaque, GError **errp);
+                          mig_fd_lookup_fn lookup, void *lookup_opaque, int cancel_fd,
+                          GError **errp);
 /* Incoming channels that need no listener: exec, fd, file. */
 bool mig_channel_open_in(struct mig_channel *ch, const struct mig_uri *u,
                          mig_fd_lookup_fn lookup, void *lookup_opaque, GError **errp);

@@ -67,18 +67,30 @@ static gboolean incoming_done(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* Tell the source how the load went (SHUT), when it asked. */
-static bool incoming_acknowledge(struct incoming *in, bool ok, GError **errp)
+static bool incoming_rp_send(struct incoming *in, uint16_t type, const void *data, size_t len,
+                             GError **errp)
 {
-    const uint8_t shut[8] = { 0, 1, 0, 4, 0, 0, 0, ok ? 0 : 1 };
+    const uint8_t hdr[4] = { type >> 8, type & 0xff, len >> 8, len & 0xff };
+
+    return mig_channel_write_all(in->ch.fd, hdr, sizeof(hdr), errp) &&
+           mig_channel_write_all(in->ch.fd, data, len, errp);
+}
+
+/* Tell the source how the load went, when it asked: on failure first the
+ * reason (MIG_RP_MSG_TERN_ERROR), then SHUT. */
+static bool incoming_acknowledge(struct incoming *in, const GError *load_err, GError **errp)
+{
+    const uint8_t status[4] = { 0, 0, 0, load_err ? 1 : 0 };
 
     if (!in->sv->return_path_requested || !in->ch.socket)
         return true;
-    if (!mig_channel_write_all(in->ch.fd, shut, sizeof(shut), errp)) {
-        g_prefix_error(errp, "cannot acknowledge the migration to the source: ");
-        return false;
-    }
-    return true;
+    if ((!load_err || incoming_rp_send(in, MIG_RP_MSG_TERN_ERROR, load_err->message,
+                                       MIN(strlen(load_err->message), MIG_RP_ERROR_MAX),
+                                       errp)) &&
+        incoming_rp_send(in, MIG_RP_MSG_SHUT, status, sizeof(status), errp))
+        return true;
+    g_prefix_error(errp, "cannot acknowledge the migration to the source: ");
+    return false;
 }
 
 static gpointer incoming_thread(gpointer opaque)
@@ -90,7 +102,7 @@ static gpointer incoming_thread(gpointer opaque)
 
     qemu_file_close(f, NULL);
     /* A failed load still answers, so the source resumes at once. */
-    if (!incoming_acknowledge(in, ok, ok ? &err : NULL))
+    if (!incoming_acknowledge(in, err, ok ? &err : NULL))
         ok = false;
     /* Close (and reap an exec command) here, not on the main thread. */
     mig_channel_close(&in->ch, NULL);

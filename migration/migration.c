@@ -1,6 +1,9 @@
 #include "migration/migration.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "util/error.h"
 
@@ -12,6 +15,7 @@ static const char *const migration_status_names[MIGRATION_STATUS__MAX] = {
     [MIGRATION_STATUS_CANCELLING] = "cancelling", [MIGRATION_STATUS_CANCELLED] = "cancelled",
     [MIGRATION_STATUS_ACTIVE] = "active",       [MIGRATION_STATUS_DEVICE] = "device",
     [MIGRATION_STATUS_COMPLETED] = "completed", [MIGRATION_STATUS_FAILED] = "failed",
+    [MIGRATION_STATUS_PRE_SWITCHOVER] = "pre-switchover",
 };
 
 const char *migration_status_name(enum migration_status s)
@@ -22,7 +26,8 @@ const char *migration_status_name(enum migration_status s)
 bool migration_status_is_active(enum migration_status s)
 {
     return s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_ACTIVE ||
-           s == MIGRATION_STATUS_DEVICE || s == MIGRATION_STATUS_CANCELLING;
+           s == MIGRATION_STATUS_PRE_SWITCHOVER || s == MIGRATION_STATUS_DEVICE ||
+           s == MIGRATION_STATUS_CANCELLING;
 }
 
 enum migration_status migration_get_status(struct migration *ms)
@@ -90,6 +95,9 @@ void migration_init(struct migration *ms, GMutex *lock, struct savevm *sv,
     ms->caps[MIGRATION_CAP_RETURN_PATH] = true; /* used on sockets only */
     mig_channel_init(&ms->ch);
     g_cond_init(&ms->wake);
+    ms->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ms->cancel_fd < 0)
+        g_error("eventfd: %s", g_strerror(errno));
 }
 
 void migration_reap(struct migration *ms)
@@ -114,7 +122,9 @@ void migration_destroy(struct migration *ms)
     mig_uri_clear(&ms->uri);
     g_free(ms->error_desc);
     g_free(ms->rp_error);
+    g_free(ms->rp_dest_error);
     g_cond_clear(&ms->wake);
+    close(ms->cancel_fd);
 }
 
 void migration_cancel(struct migration *ms)
@@ -130,9 +140,24 @@ void migration_cancel(struct migration *ms)
         if (migration_set_state(ms, s, MIGRATION_STATUS_CANCELLING))
             break;
     }
-    /* Unblock a read or write in progress; the thread sees the state. */
+    /* Unblock a connect, read or write in progress; the thread sees the
+     * state. */
+    eventfd_write(ms->cancel_fd, 1);
     mig_channel_cancel(&ms->ch);
     g_cond_broadcast(&ms->wake);
+}
+
+bool migration_continue(struct migration *ms, const char *state, GError **errp)
+{
+    enum migration_status s = migration_get_status(ms);
+
+    if (strcmp(state, migration_status_name(s)) || s != MIGRATION_STATUS_PRE_SWITCHOVER ||
+        !migration_set_state(ms, s, MIGRATION_STATUS_DEVICE)) {
+        error_setg(errp, "Migration not in expected state: %s", migration_status_name(s));
+        return false;
+    }
+    g_cond_broadcast(&ms->wake);
+    return true;
 }
 
 /* ---- return path ---- */
@@ -152,9 +177,16 @@ static bool migration_rp_message(struct migration *ms, uint16_t type, const uint
 {
     uint32_t status;
 
-    if (type == 2) /* PONG */
+    if (type == MIG_RP_MSG_PONG)
         return true;
-    if (type != 1 || len != 4) {
+    if (type == MIG_RP_MSG_TERN_ERROR) {
+        g_mutex_lock(ms->lock);
+        g_free(ms->rp_dest_error);
+        ms->rp_dest_error = g_utf8_make_valid((const char *)data, len);
+        g_mutex_unlock(ms->lock);
+        return true;
+    }
+    if (type != MIG_RP_MSG_SHUT || len != 4) {
         g_mutex_lock(ms->lock);
         migration_rp_fail(ms, g_strdup_printf("return path: unexpected message type %u, "
                                               "length %u", type, len));
@@ -166,7 +198,10 @@ static bool migration_rp_message(struct migration *ms, uint16_t type, const uint
     ms->rp_shut_seen = true;
     /* SHUT(0): the destination runs the guest; no cancel may resume ours. */
     ms->committed = status == 0 && !ms->rp_error;
-    if (status)
+    if (status && ms->rp_dest_error)
+        migration_rp_fail(ms, g_strdup_printf("the destination failed to load the "
+                                              "migration stream: %s", ms->rp_dest_error));
+    else if (status)
         migration_rp_fail(ms, g_strdup_printf("the destination failed to load the "
                                               "migration stream (status %u)",
                                               status));
@@ -179,7 +214,7 @@ static bool migration_rp_message(struct migration *ms, uint16_t type, const uint
 static gpointer migration_rp_thread(gpointer opaque)
 {
     struct migration *ms = opaque;
-    uint8_t hdr[4], data[256];
+    uint8_t hdr[4], data[MIG_RP_ERROR_MAX];
 
     for (;;) {
         uint16_t type, len;
@@ -219,7 +254,7 @@ static bool migration_open(struct migration *ms, GError **errp)
     bool cancelled;
 
     mig_channel_init(&ch);
-    if (!mig_channel_open_out(&ch, &ms->uri, NULL, NULL, errp)) {
+    if (!mig_channel_open_out(&ch, &ms->uri, NULL, NULL, ms->cancel_fd, errp)) {
         mig_channel_close(&ch, NULL);
         return false;
     }
@@ -362,6 +397,24 @@ static bool migration_iterate(struct migration *ms, GError **errp)
     }
 }
 
+/* Stop the guest; with pause-before-switchover, wait in pre-switchover
+ * for migrate-continue (or a cancel) with the guest stopped.  Lock held. */
+static bool migration_stop(struct migration *ms, GError **errp)
+{
+    bool pause = ms->caps[MIGRATION_CAP_PAUSE_BEFORE_SWITCHOVER];
+
+    if (!migration_set_state(ms, MIGRATION_STATUS_ACTIVE,
+                             pause ? MIGRATION_STATUS_PRE_SWITCHOVER : MIGRATION_STATUS_DEVICE))
+        return migration_cancelled(errp);
+    ms->stats.stop_us = migration_now_us();
+    ms->vm_stopped = ms->vm->stop(ms->vm_opaque, errp);
+    if (!ms->vm_stopped)
+        return false;
+    while (migration_get_status(ms) == MIGRATION_STATUS_PRE_SWITCHOVER)
+        g_cond_wait(&ms->wake, ms->lock);
+    return migration_get_status(ms) == MIGRATION_STATUS_DEVICE || migration_cancelled(errp);
+}
+
 /* Stop the guest, send what is left and every device. */
 static bool migration_switchover(struct migration *ms, GError **errp)
 {
@@ -369,14 +422,7 @@ static bool migration_switchover(struct migration *ms, GError **errp)
     bool ok;
 
     g_mutex_lock(ms->lock);
-    ok = migration_set_state(ms, MIGRATION_STATUS_ACTIVE, MIGRATION_STATUS_DEVICE);
-    if (ok) {
-        ms->stats.stop_us = migration_now_us();
-        ok = ms->vm->stop(ms->vm_opaque, errp);
-        ms->vm_stopped = ok;
-    } else {
-        migration_cancelled(errp);
-    }
+    ok = migration_stop(ms, errp);
     g_mutex_unlock(ms->lock);
     if (!ok)
         return false;
@@ -545,7 +591,11 @@ bool migration_start(struct migration *ms, const char *uri, GError **errp)
     ms->uri = u;
     g_clear_pointer(&ms->error_desc, g_free);
     g_clear_pointer(&ms->rp_error, g_free);
+    g_clear_pointer(&ms->rp_dest_error, g_free);
     memset(&ms->stats, 0, sizeof(ms->stats));
+    eventfd_read(ms->cancel_fd, &(eventfd_t){ 0 }); /* an old cancel's signal */
+    if (ms->rs)
+        ms->rs->verify = ms->caps[MIGRATION_CAP_X_VERIFY_RAM];
     ms->stats.start_us = migration_now_us();
     ms->rp_shut_seen = ms->rp_closed = false;
     ms->vm_stopped = ms->thread_done = ms->committed = false;
@@ -700,7 +750,7 @@ static const struct {
     { "release-ram", -1 },
     { "block", -1 },
     { "return-path", MIGRATION_CAP_RETURN_PATH },
-    { "pause-before-switchover", -1 },
+    { "pause-before-switchover", MIGRATION_CAP_PAUSE_BEFORE_SWITCHOVER },
     { "multifd", -1 },
     { "dirty-bitmaps", -1 },
     { "postcopy-blocktime", -1 },
@@ -710,6 +760,7 @@ static const struct {
     { "background-snapshot", -1 },
     { "zero-copy-send", -1 },
     { "postcopy-preempt", -1 },
+    { "x-verify-ram", MIGRATION_CAP_X_VERIFY_RAM }, /* Tern */
 };
 
 bool migration_set_capability(struct migration *ms, const char *name, bool on, GError **errp)

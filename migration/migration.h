@@ -10,9 +10,12 @@
  *   setup --channel open, START sections sent--> active
  *   active --pending fits bandwidth x downtime-limit, first pass done,
  *            guest stopped--> device
+ *            (with pause-before-switchover: --guest stopped--> pre-switchover
+ *            --migrate-continue--> device)
  *   device --END sections, devices, EOF sent; SHUT(0) acknowledged--> completed
  *   setup/active/device --error, no acknowledgement--> failed
- *   setup/active/device --migrate_cancel--> cancelling --thread ends--> cancelled
+ *   setup/active/pre-switchover/device --migrate_cancel--> cancelling
+ *            --thread ends--> cancelled
  *
  * On failed and cancelled the guest runs again if it ran before; only
  * completed leaves the source stopped (postmigrate).
@@ -30,7 +33,13 @@
  * Return path (sockets): a second thread reads be16 type, be16 len, data
  * from the same connection (STREAM-FORMAT.md); SHUT carries the
  * destination's load status.  A non-zero SHUT or a closed connection
- * before SHUT ends the migration as failed.
+ * before SHUT ends the migration as failed.  Tern's destination sends
+ * MIG_RP_MSG_TERN_ERROR (its error message) just before a SHUT(1), and the
+ * source reports that message; a QEMU source would take the unknown type
+ * as a failure, which the SHUT(1) following it means anyway.
+ *
+ * A cancel signals @cancel_fd (an eventfd) as well as shutting the
+ * channel down, so a connect still in progress gives up too.
  *
  * Thread and lock context: migration_start/cancel/query/set_* run on the
  * main thread with the VM lock held.  The migration thread takes the VM
@@ -59,13 +68,14 @@ enum migration_status {
     MIGRATION_STATUS_DEVICE,
     MIGRATION_STATUS_COMPLETED,
     MIGRATION_STATUS_FAILED,
+    MIGRATION_STATUS_PRE_SWITCHOVER,
     MIGRATION_STATUS__MAX,
 };
 
 const char *migration_status_name(enum migration_status s);
 /* The MIGRATION event's data: {"status": NAME}. */
 JsonObject *migration_status_event(enum migration_status s);
-/* setup, active, device or cancelling: a thread is at work. */
+/* setup, active, pre-switchover, device or cancelling: a thread is at work. */
 bool migration_status_is_active(enum migration_status s);
 
 /* migrate-set-parameters; QEMU's defaults and limits. */
@@ -80,11 +90,19 @@ struct migration_params {
 #define MIGRATION_DOWNTIME_LIMIT_MAX 2000000 /* ms: QEMU's 2000 s */
 #define MIGRATION_ACK_TIMEOUT_S 60
 
+/* Return-path messages: be16 type, be16 len, data. */
+#define MIG_RP_MSG_SHUT 1    /* be32 status: 0 loaded and running, else failed */
+#define MIG_RP_MSG_PONG 2    /* be32 the PING's value */
+#define MIG_RP_MSG_TERN_ERROR 0x7e01 /* Tern: the load's error message, UTF-8 */
+#define MIG_RP_ERROR_MAX 1024        /* longest message sent (bytes) */
+
 /* Capabilities Tern implements; every other QEMU 7.2 name is listed by
  * query-migrate-capabilities as false and refuses to be switched on. */
 enum migration_cap {
     MIGRATION_CAP_EVENTS,
     MIGRATION_CAP_RETURN_PATH,
+    MIGRATION_CAP_PAUSE_BEFORE_SWITCHOVER,
+    MIGRATION_CAP_X_VERIFY_RAM, /* Tern: send "ram-verify" (ram.h) */
     MIGRATION_CAP__MAX,
 };
 
@@ -146,13 +164,15 @@ struct migration {
     /* The destination has the guest (SHUT(0), or a stream without return
      * path closed cleanly): from here on nothing resumes the source. */
     bool committed;
-    GCond wake;                 /* cancel, return path -> thread (VM lock) */
+    GCond wake;                 /* cancel, continue, return path -> thread */
+    int cancel_fd;              /* eventfd: signalled by a cancel */
     /* return path */
     GThread *rp_thread;
     int rp_fd;
     bool rp_shut_seen;
     bool rp_closed;
     char *rp_error;
+    char *rp_dest_error;        /* MIG_RP_MSG_TERN_ERROR's text */
 };
 
 void migration_init(struct migration *ms, GMutex *lock, struct savevm *sv,
@@ -164,6 +184,8 @@ void migration_destroy(struct migration *ms);
 bool migration_start(struct migration *ms, const char *uri, GError **errp);
 /* "migrate_cancel": no-op unless active. */
 void migration_cancel(struct migration *ms);
+/* "migrate-continue STATE": leave pre-switchover.  Lock held. */
+bool migration_continue(struct migration *ms, const char *state, GError **errp);
 /* Join a finished thread (main thread, lock held; dropped while joining). */
 void migration_reap(struct migration *ms);
 enum migration_status migration_get_status(struct migration *ms);

@@ -651,8 +651,144 @@ static const struct savevm_live_ops ram_ops = {
     .load_cleanup = ram_load_cleanup,
 };
 
+/* ---- x-verify-ram ---- */
+
+#define RAM_HASH_K 0x9e3779b97f4a7c15ull
+
+static uint64_t ram_rotl(uint64_t x, unsigned r)
+{
+    return x << r | x >> (64 - r);
+}
+
+/* splitmix64's finaliser */
+static uint64_t ram_mix(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Four independent lanes so that the multiplies overlap: a few GB/s. */
+static uint64_t ram_hash_page(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    uint64_t h[4] = { 1, 2, 3, 4 };
+
+    for (unsigned i = 0; i < RAM_PAGE_SIZE / 8; i += 4) {
+        for (unsigned l = 0; l < 4; l++)
+            h[l] = (ram_rotl(h[l], 29) ^ w[i + l]) * RAM_HASH_K;
+    }
+    return ram_mix(h[0] ^ ram_rotl(h[1], 16) ^ ram_rotl(h[2], 32) ^ ram_rotl(h[3], 48));
+}
+
+void ram_compute_digest(struct ram_state *rs, struct ram_digest *d)
+{
+    static const uint8_t zero[RAM_PAGE_SIZE];
+    uint64_t zero_hash = ram_hash_page(zero), pages = rs->total / RAM_PAGE_SIZE, i = 0;
+
+    memset(d, 0, sizeof(*d));
+    d->total = rs->total;
+    d->chunk_pages = MAX(1, (pages + RAM_DIGEST_CHUNKS - 1) / RAM_DIGEST_CHUNKS);
+    d->n = (pages + d->chunk_pages - 1) / d->chunk_pages;
+    for (unsigned bi = 0; bi < rs->nblocks; bi++) {
+        struct ram_block *b = &rs->blocks[bi];
+        /* A page in a hole of the block's file is zero: hashing it
+         * without a read keeps it unallocated. */
+        g_autofree unsigned long *holes = NULL;
+
+        ram_find_holes(b);
+        holes = g_steal_pointer(&b->known_zero);
+        for (uint64_t p = 0; p < ram_block_pages(b); p++, i++) {
+            bool hole = holes && (holes[p / BITS_PER_LONG] >> (p % BITS_PER_LONG) & 1);
+            uint64_t h = hole ? zero_hash : ram_hash_page(b->host + p * RAM_PAGE_SIZE);
+            uint64_t *c = &d->d[i / d->chunk_pages];
+
+            *c = ram_mix(*c ^ h) + i;
+        }
+    }
+}
+
+static bool ram_verify_needed(void *opaque)
+{
+    return ((struct ram_state *)opaque)->verify;
+}
+
+/* VM stopped, after the END section: what the destination must hold. */
+static bool ram_verify_pre_save(void *opaque, GError **errp)
+{
+    struct ram_state *rs = opaque;
+
+    (void)errp;
+    ram_compute_digest(rs, &rs->digest);
+    return true;
+}
+
+static bool ram_verify_post_load(void *opaque, int version_id, GError **errp)
+{
+    struct ram_state *rs = opaque;
+    g_autofree struct ram_digest *ours = g_new(struct ram_digest, 1);
+    const struct ram_digest *theirs = &rs->digest;
+
+    (void)version_id;
+    ram_compute_digest(rs, ours);
+    if (theirs->total != ours->total || theirs->chunk_pages != ours->chunk_pages ||
+        theirs->n != ours->n) {
+        error_setg(errp, "x-verify-ram: the source's digest covers %" G_GUINT64_FORMAT
+                         " bytes in %u chunks of %u pages, this VM has %" G_GUINT64_FORMAT
+                         " bytes in %u chunks of %u",
+                   theirs->total, theirs->n, theirs->chunk_pages, ours->total, ours->n,
+                   ours->chunk_pages);
+        return false;
+    }
+    for (uint32_t c = 0; c < ours->n; c++) {
+        uint64_t first = (uint64_t)c * ours->chunk_pages * RAM_PAGE_SIZE;
+
+        if (theirs->d[c] == ours->d[c])
+            continue;
+        error_setg(errp, "x-verify-ram: guest RAM differs from the source's in bytes 0x%"
+                         G_GINT64_MODIFIER "x..0x%" G_GINT64_MODIFIER "x (chunk %u of %u): "
+                         "pages were lost or corrupted in migration",
+                   first, MIN(first + (uint64_t)ours->chunk_pages * RAM_PAGE_SIZE,
+                              ours->total) - 1,
+                   c, ours->n);
+        return false;
+    }
+    return true;
+}
+
+static const struct vmstate_field ram_verify_fields[] = {
+    VMSTATE_FIELD(struct ram_digest, total),
+    VMSTATE_FIELD(struct ram_digest, chunk_pages),
+    VMSTATE_FIELD(struct ram_digest, n),
+    VMSTATE_VARRAY(struct ram_digest, d, n),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description vmstate_ram_digest = {
+    .name = "ram-digest",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = ram_verify_fields,
+};
+
+static const struct vmstate_field ram_verify_state_fields[] = {
+    VMSTATE_STRUCT(struct ram_state, digest, vmstate_ram_digest),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description vmstate_ram_verify = {
+    .name = "ram-verify",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = ram_verify_state_fields,
+    .needed = ram_verify_needed,
+    .pre_save = ram_verify_pre_save,
+    .post_load = ram_verify_post_load,
+};
+
 bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp)
 {
     return savevm_register_live(sv, "ram", 0, RAM_SECTION_VERSION, RAM_SECTION_VERSION,
-                                &ram_ops, rs, errp);
+                                &ram_ops, rs, errp) &&
+           savevm_register_vmsd(sv, "ram-verify", 0, &vmstate_ram_verify, rs, errp);
 }

@@ -80,6 +80,27 @@ struct ram_block {
 
 struct ram_state;
 
+/*
+ * The "ram-verify" device section (capability x-verify-ram, a Tern
+ * extension; version 1): a digest of all RAM taken while the guest is
+ * stopped, after the END section.  Pages are numbered across the blocks
+ * in order and cut into @n chunks of @chunk_pages pages (the last may be
+ * shorter); each chunk's digest is a 64-bit hash of its pages' contents.
+ *   be64 total   RAM bytes
+ *   be32 chunk_pages, be32 n (<= RAM_DIGEST_CHUNKS), be64 digest[n]
+ * The destination hashes its RAM the same way in post_load and fails the
+ * load on any difference, naming the first differing chunk.  Sent only
+ * when the source enables the capability; a loader accepts its absence.
+ */
+#define RAM_DIGEST_CHUNKS 1024
+
+struct ram_digest {
+    uint64_t total;
+    uint32_t chunk_pages;
+    uint32_t n;
+    uint64_t d[RAM_DIGEST_CHUNKS];
+};
+
 /* Collect pages written since the last call into the blocks' dirty bitmaps
  * (OR words into ram_block.dirty, or ram_set_dirty_page(); never clear);
  * the first call starts tracking.  Called with dirty_lock held; ram.c
@@ -117,6 +138,8 @@ struct ram_state {
     bool first_pass_done;
     const struct ram_block *last_sent;
     struct ram_stats stats;
+    bool verify;        /* x-verify-ram: send "ram-verify" (set per migration) */
+    struct ram_digest digest; /* "ram-verify" payload, saved or loaded */
     /* receiver */
     const struct ram_block *last_loaded;
     bool mem_size_seen;
@@ -134,12 +157,14 @@ bool ram_add_block(struct ram_state *rs, const char *idstr, void *host, uint64_t
                    GError **errp);
 /* @block's memory is @fd's bytes from @offset, mapped shared. */
 void ram_block_set_fd(struct ram_state *rs, unsigned block, int fd, uint64_t offset);
-/* Register the "ram" iterative handler. */
+/* Register the "ram" iterative handler and the "ram-verify" section. */
 bool ram_register(struct ram_state *rs, struct savevm *sv, GError **errp);
 
 /* Mark [offset, offset + len) of @block dirty (device emulation wrote it).
  * A no-op while no migration tracks RAM: the next one sends every page. */
 void ram_mark_dirty(struct ram_state *rs, unsigned block, uint64_t offset, uint64_t len);
+/* Digest all RAM into @d as described above ("ram-verify"). */
+void ram_compute_digest(struct ram_state *rs, struct ram_digest *d);
 /* Bytes still marked to send. */
 uint64_t ram_pending_bytes(struct ram_state *rs);
 bool ram_first_pass_done(const struct ram_state *rs);

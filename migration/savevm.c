@@ -258,7 +258,10 @@ bool savevm_save_devices(struct savevm *sv, QEMUFile *f, GError **errp)
     json_builder_begin_array(vmdesc);
     SAVEVM_FOREACH(sv, e)
     {
-        if (e->vmsd && !savevm_save_device(f, e, vmdesc, errp))
+        /* As QEMU: a device whose needed() says no sends no section. */
+        if (!e->vmsd || (e->vmsd->needed && !e->vmsd->needed(e->opaque)))
+            continue;
+        if (!savevm_save_device(f, e, vmdesc, errp))
             return false;
     }
     json_builder_end_array(vmdesc);
@@ -528,6 +531,26 @@ static bool savevm_skip_vmdesc(QEMUFile *f, GError **errp)
     return !savevm_stream_failed(f, "vmdesc", errp);
 }
 
+/* At EOF: every section this VM expects has arrived.  A section the
+ * source lacks (another -smp, a device missing there) would leave that
+ * device in its reset state under a running guest.  Sections whose
+ * description has needed() are optional, as the sender may skip them. */
+static bool savevm_load_complete(struct savevm *sv, GError **errp)
+{
+    struct savevm_entry *e;
+
+    SAVEVM_FOREACH(sv, e)
+    {
+        if (e->ops ? e->started : e->loaded || e->vmsd->needed)
+            continue;
+        error_setg(errp, "the stream has no section '%s' instance %u (the source has no "
+                         "such device: the machine configurations differ)",
+                   e->idstr, e->instance_id);
+        return false;
+    }
+    return true;
+}
+
 static void savevm_load_cleanup(struct savevm *sv)
 {
     struct savevm_entry *e;
@@ -550,7 +573,7 @@ static bool savevm_load_sections(struct savevm *sv, QEMUFile *f, GError **errp)
             return false;
         switch (type) {
         case QEMU_VM_EOF:
-            return savevm_skip_vmdesc(f, errp);
+            return savevm_load_complete(sv, errp) && savevm_skip_vmdesc(f, errp);
         case QEMU_VM_SECTION_START: ok = savevm_load_start(sv, f, errp); break;
         case QEMU_VM_SECTION_PART:
         case QEMU_VM_SECTION_END: ok = savevm_load_part(sv, f, errp); break;

@@ -9,8 +9,10 @@
  *   PART       u8 0x02, be32 id, payload, footer     (while iterating)
  *   END        u8 0x03, be32 id, payload, footer     (guest stopped)
  *   FULL       u8 0x04, be32 id, str8 idstr, be32 instance, be32 version,
- *              VMState payload, footer       (one per device)
- *   EOF        u8 0x00
+ *              VMState payload, footer       (one per device, unless its
+ *              description's needed() says no)
+ *   EOF        u8 0x00     the loader then checks that every section it
+ *              expects arrived (a missing device is an error)
  *   vmdesc     u8 0x06, be32 len, JSON describing the FULL sections
  *   footer     u8 0x7e, be32 id (must match the section's id)
  *   command    u8 0x08, be16 cmd, be16 len, data (sockets only)

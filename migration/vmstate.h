@@ -86,7 +86,9 @@ struct vmstate_description {
     int minimum_version_id;
     const struct vmstate_field *fields;
     const struct vmstate_description *const *subsections; /* NULL-terminated */
-    bool (*needed)(void *opaque);                          /* subsections */
+    /* Subsections: sent only if true.  A top-level device: its FULL
+     * section is sent only if true, and a loader does not miss it. */
+    bool (*needed)(void *opaque);
     bool (*pre_save)(void *opaque, GError **errp);
     bool (*pre_load)(void *opaque, GError **errp);
     bool (*post_load)(void *opaque, int version_id, GError **errp);

@@ -1,8 +1,8 @@
 /*
  * Migration commands for both monitors, with QEMU 7.2's names, arguments,
- * results and HMP output: migrate, migrate_cancel, migrate-incoming,
- * query-migrate, migrate-set/query-parameters, migrate-set/query-
- * capabilities, getfd, closefd.  The table entries are in qmp-cmds.c.
+ * results and HMP output: migrate, migrate_cancel, migrate-continue,
+ * migrate-incoming, query-migrate, migrate-set/query-parameters,
+ * migrate-set/query-capabilities, getfd, closefd.  The table entries are in qmp-cmds.c.
  *
  * Thread context: main thread, VM lock held.
  */
@@ -90,6 +90,13 @@ bool qmp_migrate_cancel(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, G
     (void)args, (void)ret, (void)errp;
     migration_cancel(&ctx->vm->migration);
     return true;
+}
+
+bool qmp_migrate_continue(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)
+{
+    (void)ret;
+    return migration_continue(&ctx->vm->migration, json_object_get_string_member(args, "state"),
+                              errp);
 }
 
 bool qmp_migrate_incoming(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp)

@@ -9,6 +9,7 @@
 
 bool qmp_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp);
 bool hmp_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp);
+bool qmp_migrate_continue(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp);
 bool qmp_migrate_cancel(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp);
 bool qmp_migrate_incoming(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp);
 bool qmp_query_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError **errp);

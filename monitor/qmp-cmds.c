@@ -435,6 +435,10 @@ static const struct mon_arg args_hmp_migrate_set_capability[] = {
     { "state", MON_ARG_STR },
     { NULL },
 };
+static const struct mon_arg args_migrate_continue[] = {
+    { "state", MON_ARG_STR },
+    { NULL },
+};
 static const struct mon_arg args_fdname[] = {
     { "fdname", MON_ARG_STR },
     { NULL },
@@ -469,6 +473,8 @@ const struct mon_cmd qmp_commands[] = {
       "for completion" },
     { "migrate_cancel", "migrate_cancel", NULL, qmp_migrate_cancel, NULL, NULL,
       "cancel the current VM migration" },
+    { "migrate-continue", "migrate_continue", args_migrate_continue, qmp_migrate_continue, NULL,
+      "state", "continue migration from the given paused state (pre-switchover)" },
     { "migrate-incoming", "migrate_incoming", args_migrate_incoming, qmp_migrate_incoming, NULL,
       "uri", "continue an incoming migration from an -incoming defer" },
     { "query-migrate", "info migrate", NULL, qmp_query_migrate, hmp_info_migrate, NULL,

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -129,8 +130,55 @@ static const char *sock_tcp_host(const struct sock_addr *a)
     return a->host;
 }
 
+/* Connect @fd; while it is in progress, give up (ECANCELED) as soon as
+ * @cancel_fd (-1: never) is readable.  A UNIX listener whose backlog is
+ * full refuses at once (EAGAIN) where a blocking connect would wait: retry
+ * every 20 ms, as patiently. */
+static int sock_connect_fd(int fd, const struct sockaddr *sa, socklen_t len, int cancel_fd)
+{
+    int rc, err = 0;
+    socklen_t elen = sizeof(err);
+
+    if (cancel_fd < 0) {
+        while ((rc = connect(fd, sa, len)) < 0 && errno == EINTR)
+            ;
+        return rc;
+    }
+    if (!g_unix_set_fd_nonblocking(fd, TRUE, NULL))
+        return -1;
+    for (;;) {
+        struct pollfd p[2] = { { .fd = fd, .events = POLLOUT },
+                               { .fd = cancel_fd, .events = POLLIN } };
+        bool again;
+
+        if (connect(fd, sa, len) == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        again = errno == EAGAIN;
+        if (!again && errno != EINPROGRESS)
+            return -1;
+        if (poll(again ? &p[1] : p, again ? 1 : 2, again ? 20 : -1) < 0 && errno != EINTR)
+            return -1;
+        if (p[1].revents) {
+            errno = ECANCELED;
+            return -1;
+        }
+        if (again || !p[0].revents)
+            continue;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            return -1;
+        if (err) {
+            errno = err;
+            return -1;
+        }
+        break;
+    }
+    return g_unix_set_fd_nonblocking(fd, FALSE, NULL) ? 0 : -1;
+}
+
 static int sock_tcp_open(const struct sock_addr *a, bool listening, int backlog,
-                         GError **errp)
+                         int cancel_fd, GError **errp)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
                               .ai_flags = listening ? AI_PASSIVE : 0 };
@@ -155,13 +203,15 @@ static int sock_tcp_open(const struct sock_addr *a, bool listening, int backlog,
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
             if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
                 break;
-        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        } else if (sock_connect_fd(fd, ai->ai_addr, ai->ai_addrlen, cancel_fd) == 0) {
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             break;
         }
         err = errno;
         close(fd);
         fd = -1;
+        if (err == ECANCELED)
+            break; /* no further addresses */
     }
     freeaddrinfo(res);
     if (fd < 0)
@@ -170,7 +220,7 @@ static int sock_tcp_open(const struct sock_addr *a, bool listening, int backlog,
 }
 
 static int sock_unix_open(const struct sock_addr *a, bool listening, int backlog,
-                          GError **errp)
+                          int cancel_fd, GError **errp)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -184,7 +234,7 @@ static int sock_unix_open(const struct sock_addr *a, bool listening, int backlog
         unlink(a->path);
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, backlog) == 0)
             return fd;
-    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+    } else if (sock_connect_fd(fd, (struct sockaddr *)&sa, sizeof(sa), cancel_fd) == 0) {
         return fd;
     }
     error_setg_errno(errp, errno, "unix:%s: cannot %s", a->path,
@@ -195,8 +245,8 @@ static int sock_unix_open(const struct sock_addr *a, bool listening, int backlog
 
 int sock_listen(const struct sock_addr *a, int backlog, GError **errp)
 {
-    int fd = a->kind == SOCK_UNIX ? sock_unix_open(a, true, backlog, errp)
-                                  : sock_tcp_open(a, true, backlog, errp);
+    int fd = a->kind == SOCK_UNIX ? sock_unix_open(a, true, backlog, -1, errp)
+                                  : sock_tcp_open(a, true, backlog, -1, errp);
 
     if (fd >= 0 && !g_unix_set_fd_nonblocking(fd, TRUE, NULL)) {
         close(fd);
@@ -206,10 +256,15 @@ int sock_listen(const struct sock_addr *a, int backlog, GError **errp)
     return fd;
 }
 
+int sock_connect_cancellable(const struct sock_addr *a, int cancel_fd, GError **errp)
+{
+    return a->kind == SOCK_UNIX ? sock_unix_open(a, false, 0, cancel_fd, errp)
+                                : sock_tcp_open(a, false, 0, cancel_fd, errp);
+}
+
 int sock_connect(const struct sock_addr *a, GError **errp)
 {
-    return a->kind == SOCK_UNIX ? sock_unix_open(a, false, 0, errp)
-                                : sock_tcp_open(a, false, 0, errp);
+    return sock_connect_cancellable(a, -1, errp);
 }
 
 int sock_accept(int listen_fd)

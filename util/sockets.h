@@ -41,6 +41,9 @@ char *sock_addr_to_str(const struct sock_addr *a);
 int sock_listen(const struct sock_addr *a, int backlog, GError **errp);
 /* Connect to @a (blocking).  Returns the fd or -1. */
 int sock_connect(const struct sock_addr *a, GError **errp);
+/* sock_connect() that gives up with ECANCELED once @cancel_fd is
+ * readable (-1: never); the socket it returns is blocking. */
+int sock_connect_cancellable(const struct sock_addr *a, int cancel_fd, GError **errp);
 /* Accept one pending client (non-blocking, close-on-exec) or -1. */
 int sock_accept(int listen_fd);
 /* The port a TCP listener got (for port 0), or 0. */

@@ -404,6 +404,8 @@ static void test_destination_refuses(void)
     g_assert_nonnull(strstr(dst.load_error, "MiB"));
     g_assert_cmpint(dst.in.status, ==, MIGRATION_STATUS_FAILED);
     g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_FAILED);
+    /* The destination's reason came back on the return path. */
+    g_assert_nonnull(strstr(src.ms.error_desc, dst.load_error));
     g_assert_false(src.completed);
     g_assert_true(!src.stopped || src.resumed);
     end_clear(&src);
@@ -515,7 +517,7 @@ static void test_parameters(void)
     g_assert_cmpint(e.ms.params.max_bandwidth, ==, 32 << 20);
 
     caps = migration_query_capabilities(&e.ms);
-    g_assert_cmpuint(json_array_get_length(caps), ==, 21);
+    g_assert_cmpuint(json_array_get_length(caps), ==, 22); /* QEMU 7.2's + x-verify-ram */
     g_assert_false(migration_set_capability(&e.ms, "xbzrle", true, &err));
     g_clear_error(&err);
     g_assert_true(migration_set_capability(&e.ms, "xbzrle", false, &err));
@@ -524,6 +526,166 @@ static void test_parameters(void)
     g_assert_true(migration_set_capability(&e.ms, "return-path", false, &err));
     g_assert_false(e.ms.caps[MIGRATION_CAP_RETURN_PATH]);
     end_clear(&e);
+}
+
+/* Wait for @want, running the destination's loop meanwhile. */
+static void wait_status(struct end *src, struct end *dst, enum migration_status want)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    while (migration_get_status(&src->ms) != want) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_mutex_lock(&dst->lock);
+        g_main_context_iteration(dst->ctx, FALSE);
+        g_mutex_unlock(&dst->lock);
+        g_usleep(1000);
+    }
+}
+
+/* pause-before-switchover: the source stops the guest and waits in
+ * pre-switchover; migrate-continue must name that state.  A cancel there
+ * resumes the guest. */
+static void test_pause_before_switchover(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autoptr(GError) err = NULL;
+    struct end src, dst;
+
+    for (int cancel = 0; cancel < 2; cancel++) {
+        end_init(&src, PAGES, 1);
+        end_init(&dst, PAGES, 0);
+        g_assert_true(migration_set_capability(&src.ms, "pause-before-switchover", true, &err));
+        start_pair(&src, &dst, tmp);
+        wait_status(&src, &dst, MIGRATION_STATUS_PRE_SWITCHOVER);
+        g_assert_true(src.stopped);
+        g_mutex_lock(&src.lock);
+        g_assert_false(migration_continue(&src.ms, "active", &err));
+        g_assert_cmpstr(err->message, ==, "Migration not in expected state: pre-switchover");
+        g_clear_error(&err);
+        if (cancel)
+            migration_cancel(&src.ms);
+        else
+            g_assert_true(migration_continue(&src.ms, "pre-switchover", &err));
+        g_mutex_unlock(&src.lock);
+        run_until_done(&src, &dst, true);
+        if (cancel) {
+            g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_CANCELLED);
+            g_assert_true(src.resumed);
+            g_assert_false(dst.load_ok);
+        } else {
+            g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+            g_assert_true(end_has_event(&src, "MIGRATION:pre-switchover"));
+            g_assert_true(dst.load_ok);
+            g_assert_cmpmem(src.mem, PAGES * RAM_PAGE_SIZE, dst.mem, PAGES * RAM_PAGE_SIZE);
+        }
+        g_mutex_lock(&src.lock);
+        g_assert_false(migration_continue(&src.ms, "pre-switchover", &err));
+        g_clear_error(&err);
+        g_mutex_unlock(&src.lock);
+        end_clear(&src);
+        end_clear(&dst);
+    }
+    g_rmdir(tmp);
+}
+
+/* x-verify-ram: a clean migration verifies; a page changed behind the
+ * dirty tracking's back (written with the guest stopped in pre-switchover,
+ * not marked) fails the load, and the source resumes with the reason. */
+static void test_verify_ram(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autoptr(GError) err = NULL;
+    struct end src, dst;
+
+    for (int lose = 0; lose < 2; lose++) {
+        end_init(&src, PAGES, 1);
+        end_init(&dst, PAGES, 0);
+        g_assert_true(migration_set_capability(&src.ms, "x-verify-ram", true, &err));
+        g_assert_true(migration_set_capability(&src.ms, "pause-before-switchover", true, &err));
+        start_pair(&src, &dst, tmp);
+        wait_status(&src, &dst, MIGRATION_STATUS_PRE_SWITCHOVER);
+        g_mutex_lock(&src.lock);
+        if (lose)
+            src.mem[1000 * RAM_PAGE_SIZE + 5] ^= 1; /* not marked dirty */
+        g_assert_true(migration_continue(&src.ms, "pre-switchover", &err));
+        g_mutex_unlock(&src.lock);
+        run_until_done(&src, &dst, true);
+        if (lose) {
+            g_assert_false(dst.load_ok);
+            g_assert_nonnull(strstr(dst.load_error, "x-verify-ram"));
+            g_assert_nonnull(strstr(dst.load_error, "0x3e8000")); /* page 1000's chunk */
+            g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_FAILED);
+            g_assert_nonnull(strstr(src.ms.error_desc, "x-verify-ram"));
+            g_assert_true(src.resumed);
+        } else {
+            g_assert_true(dst.load_ok);
+            g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+        }
+        end_clear(&src);
+        end_clear(&dst);
+    }
+    g_rmdir(tmp);
+}
+
+/* Is there a TCP socket in SYN_SENT to @port (/proc/net/tcp, IPv4)? */
+static bool syn_sent_to(int port)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *want = g_strdup_printf(":%04X 02 ", port);
+
+    if (!g_file_get_contents("/proc/net/tcp", &text, NULL, NULL))
+        return false;
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        /* "sl local rem st": the remote address ends with our port */
+        if (strstr(*l, want))
+            return true;
+    }
+    return false;
+}
+
+/* A cancel reaches a connect that hangs: the listener's accept queue is
+ * full, so the kernel drops our SYNs and connect() would block for
+ * minutes. */
+static void test_cancel_connect(void)
+{
+    g_autoptr(GError) err = NULL;
+    struct sock_addr a;
+    g_autofree char *uri = NULL;
+    gint64 deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    int lfd, filler, port;
+    struct end src;
+
+    g_assert_true(sock_addr_parse("tcp:127.0.0.1:0", &a, &err));
+    lfd = sock_listen(&a, 0, &err);
+    g_assert_cmpint(lfd, >=, 0);
+    port = sock_local_port(lfd);
+    sock_addr_clear(&a);
+    uri = g_strdup_printf("tcp:127.0.0.1:%d", port);
+    g_assert_true(sock_addr_parse(uri, &a, &err));
+    filler = sock_connect(&a, &err); /* fills the queue of one */
+    g_assert_cmpint(filler, >=, 0);
+    end_init(&src, 64, 1);
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, uri, &err));
+    g_mutex_unlock(&src.lock);
+    while (!syn_sent_to(port)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_SETUP);
+    g_mutex_lock(&src.lock);
+    migration_cancel(&src.ms);
+    g_mutex_unlock(&src.lock);
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_CANCELLED);
+    g_assert_false(src.stopped);
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    close(filler);
+    close(lfd);
+    sock_addr_clear(&a);
+    end_clear(&src);
 }
 
 int main(int argc, char **argv)
@@ -538,5 +700,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/cancel", test_cancel);
     g_test_add_func("/migration/busy", test_busy);
     g_test_add_func("/migration/parameters", test_parameters);
+    g_test_add_func("/migration/pause-before-switchover", test_pause_before_switchover);
+    g_test_add_func("/migration/verify-ram", test_verify_ram);
+    g_test_add_func("/migration/cancel-connect", test_cancel_connect);
     return g_test_run();
 }
