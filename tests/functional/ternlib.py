@@ -169,17 +169,31 @@ def check_equal(got, want, what):
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
 
 
+def connect_unix(path, timeout, what):
+    """Connect to a monitor's UNIX socket once it listens.  The path exists
+    from bind() on, but connect() is refused until listen(): a busy machine
+    can stop tern in between."""
+    import socket
+
+    def attempt():
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            return None
+    return wait_until(attempt, timeout, f"{what} socket {path} to accept connections")
+
+
 class Qmp:
     """A QMP client as QEMU's protocol document describes one: read the
     greeting, negotiate, then one JSON object per request.  Events that
     arrive while waiting for a reply are kept in self.events."""
 
     def __init__(self, path=None, timeout=30, negotiate=True, sock=None):
-        import socket
         if sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            wait_until(lambda: os.path.exists(path), timeout, f"QMP socket {path}")
-            sock.connect(path)
+            sock = connect_unix(path, timeout, "QMP")
         sock.settimeout(timeout)
         self.sock = sock
         self.file = sock.makefile("rb")
@@ -255,10 +269,7 @@ class Hmp:
     PROMPT = b"(tern) "
 
     def __init__(self, path, timeout=30):
-        import socket
-        wait_until(lambda: os.path.exists(path), timeout, f"HMP socket {path}")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
+        self.sock = connect_unix(path, timeout, "HMP")
         self.sock.settimeout(timeout)
         self.buf = b""
         self.banner = self.until_prompt()
