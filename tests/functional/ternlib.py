@@ -45,15 +45,18 @@ def wait_until(cond, timeout, what):
 
 
 class Tern:
-    """One tern process.  Serial output goes to a file unless told otherwise."""
+    """One tern process.  Serial output goes to a file unless told otherwise.
+    @prefix goes before tern's path, e.g. ["ip", "netns", "exec", NS]
+    (a wrapper that execs, so the process is still tern itself)."""
 
-    def __init__(self, env, args, name="vm", serial=True, stdin=subprocess.DEVNULL, pass_fds=()):
+    def __init__(self, env, args, name="vm", serial=True, stdin=subprocess.DEVNULL, pass_fds=(),
+                 prefix=()):
         self.env = env
         self.name = name
         self.serial_path = os.path.join(env.dir, f"{name}.serial")
         self.stdout_path = os.path.join(env.dir, f"{name}.stdout")
         self.stderr_path = os.path.join(env.dir, f"{name}.stderr")
-        argv = [env.tern] + list(args)
+        argv = list(prefix) + [env.tern] + list(args)
         if serial:
             argv += ["-serial", f"file:{self.serial_path}"]
         self.argv = argv
@@ -117,6 +120,12 @@ class Env:
         self.keep = keep
         self.dir = tempfile.mkdtemp(prefix=f"tern-{name[:40]}-")
         self.processes = []
+        self.cleanups = []
+
+    def on_cleanup(self, fn):
+        """Call @fn at cleanup, after every process was killed (last added
+        runs first), also when the test failed: namespaces, links."""
+        self.cleanups.append(fn)
 
     def guest(self, name):
         path = os.path.join(self.guests, f"{name}.elf")
@@ -152,6 +161,12 @@ class Env:
     def cleanup(self, failed=False):
         for t in self.processes:
             t.kill()
+        while self.cleanups:
+            fn = self.cleanups.pop()
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - the other cleanups still run
+                print(f"  cleanup {fn}: {e}", flush=True)
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -169,17 +184,31 @@ def check_equal(got, want, what):
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
 
 
+def connect_unix(path, timeout, what):
+    """Connect to a monitor's UNIX socket once it listens.  The path exists
+    from bind() on, but connect() is refused until listen(): a busy machine
+    can stop tern in between."""
+    import socket
+
+    def attempt():
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            return None
+    return wait_until(attempt, timeout, f"{what} socket {path} to accept connections")
+
+
 class Qmp:
     """A QMP client as QEMU's protocol document describes one: read the
     greeting, negotiate, then one JSON object per request.  Events that
     arrive while waiting for a reply are kept in self.events."""
 
     def __init__(self, path=None, timeout=30, negotiate=True, sock=None):
-        import socket
         if sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            wait_until(lambda: os.path.exists(path), timeout, f"QMP socket {path}")
-            sock.connect(path)
+            sock = connect_unix(path, timeout, "QMP")
         sock.settimeout(timeout)
         self.sock = sock
         self.file = sock.makefile("rb")
@@ -255,10 +284,7 @@ class Hmp:
     PROMPT = b"(tern) "
 
     def __init__(self, path, timeout=30):
-        import socket
-        wait_until(lambda: os.path.exists(path), timeout, f"HMP socket {path}")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
+        self.sock = connect_unix(path, timeout, "HMP")
         self.sock.settimeout(timeout)
         self.buf = b""
         self.banner = self.until_prompt()
