@@ -77,12 +77,14 @@ static bool incoming_rp_send(struct incoming *in, uint16_t type, const void *dat
 }
 
 /* Tell the source how the load went, when it asked: on failure first the
- * reason (MIG_RP_MSG_TERN_ERROR), then SHUT. */
+ * reason (MIG_RP_MSG_TERN_ERROR), then SHUT.  A failure is told on any
+ * socket, also before the stream asked for a return path (a bad header):
+ * a source that does not read it loses nothing, and Tern's reads it. */
 static bool incoming_acknowledge(struct incoming *in, const GError *load_err, GError **errp)
 {
     const uint8_t status[4] = { 0, 0, 0, load_err ? 1 : 0 };
 
-    if (!in->sv->return_path_requested || !in->ch.socket)
+    if (!in->ch.socket || (!load_err && !in->sv->return_path_requested))
         return true;
     if ((!load_err || incoming_rp_send(in, MIG_RP_MSG_TERN_ERROR, load_err->message,
                                        MIN(strlen(load_err->message), MIG_RP_ERROR_MAX),

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/error.h"
 
 #define US_PER_MS 1000
 #define BANDWIDTH_PERIOD_US 100000 /* measure over at least one window */
+#define MIGRATION_REASON_WAIT_MS 2000
 
 static const char *const migration_status_names[MIGRATION_STATUS__MAX] = {
     [MIGRATION_STATUS_NONE] = "none",           [MIGRATION_STATUS_SETUP] = "setup",
@@ -371,18 +373,18 @@ static bool migration_iterate(struct migration *ms, GError **errp)
         if (migration_get_status(ms) != MIGRATION_STATUS_ACTIVE)
             return migration_cancelled(errp);
         first_pass = savevm_first_pass_done(ms->sv);
-        pending = savevm_pending(ms->sv);
         g_mutex_lock(ms->lock);
         migration_measure(ms, &m, now);
-        g_mutex_unlock(ms->lock);
         /* Before the first full period: the average so far. */
         bw = ms->stats.bandwidth ? ms->stats.bandwidth
              : now > start       ? (qemu_file_transferred(ms->f) - start_bytes) *
                                      G_USEC_PER_SEC / (now - start)
                                  : 0;
-        g_mutex_lock(ms->lock);
         budget = bw * ms->params.downtime_limit / 1000;
         qemu_file_set_rate_limit(ms->f, ms->params.max_bandwidth);
+        g_mutex_unlock(ms->lock);
+        pending = savevm_pending(ms->sv, budget); /* may sync: no lock */
+        g_mutex_lock(ms->lock);
         migration_publish(ms, &m, pending, now);
         g_mutex_unlock(ms->lock);
         if (first_pass && pending <= budget)
@@ -533,10 +535,17 @@ static void migration_finish(struct migration *ms, bool ok, const GError *err)
     if (s == MIGRATION_STATUS_CANCELLING) {
         migration_set_state(ms, s, MIGRATION_STATUS_CANCELLED);
     } else {
+        const char *why = ms->rp_error ? ms->rp_error : err ? err->message : "migration failed";
+        struct stat st;
+
         g_free(ms->error_desc);
-        ms->error_desc = g_strdup(ms->rp_error ? ms->rp_error
-                                  : err        ? err->message
-                                               : "migration failed");
+        /* A file cut short stays, as in QEMU; say what is in it. */
+        if (ms->uri.kind == MIG_TRANSPORT_FILE && stat(ms->uri.arg, &st) == 0)
+            ms->error_desc = g_strdup_printf("%s (the partial file %s of %lld bytes is not a "
+                                             "usable snapshot)",
+                                             why, ms->uri.arg, (long long)st.st_size);
+        else
+            ms->error_desc = g_strdup(why);
         migration_set_state(ms, s, MIGRATION_STATUS_FAILED);
     }
     if (ms->vm_stopped)
@@ -544,11 +553,30 @@ static void migration_finish(struct migration *ms, bool ok, const GError *err)
     ms->vm_stopped = false;
 }
 
+/* A failed write usually means that the destination gave up; its reason
+ * may be on the return path already.  Give the reader a moment to take it
+ * (it ends at the connection's end, or at SHUT). */
+static void migration_await_reason(struct migration *ms)
+{
+    gint64 deadline = migration_now_us() + MIGRATION_REASON_WAIT_MS * US_PER_MS;
+
+    g_mutex_lock(ms->lock);
+    while (ms->rp_thread && !ms->rp_closed && !ms->rp_shut_seen &&
+           migration_get_status(ms) != MIGRATION_STATUS_CANCELLING) {
+        if (!g_cond_wait_until(&ms->wake, ms->lock, deadline))
+            break;
+    }
+    g_mutex_unlock(ms->lock);
+}
+
 static gpointer migration_thread(gpointer opaque)
 {
     struct migration *ms = opaque;
     g_autoptr(GError) err = NULL;
     bool ok = migration_run(ms, &err);
+
+    if (!ok)
+        migration_await_reason(ms);
 
     migration_teardown(ms);
     g_mutex_lock(ms->lock);

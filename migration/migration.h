@@ -22,8 +22,9 @@
  *
  * The thread (one per migration):
  *   open the channel; header, OPEN_RETURN_PATH on sockets, START sections
- *   loop: pending = sum of state_pending; switch over when the first pass
- *         is done and pending <= bandwidth x downtime-limit; otherwise one
+ *   loop: pending = sum of state_pending (exact, after a dirty sync, once
+ *         it looks small enough); switch over when the first pass is done
+ *         and pending <= bandwidth x downtime-limit; otherwise one
  *         PART per handler (as much as the 100 ms rate-limit window allows),
  *         flush, sleep out the window
  *   stop the guest (VM lock), END sections (no lock: nothing runs), device

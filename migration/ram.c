@@ -374,14 +374,16 @@ static int ram_save_iterate(QEMUFile *f, void *opaque, GError **errp)
     return rs->first_pass_done && ram_pending_bytes(rs) == 0;
 }
 
-static uint64_t ram_state_pending(void *opaque)
+static uint64_t ram_state_pending(void *opaque, uint64_t threshold)
 {
     struct ram_state *rs = opaque;
     uint64_t pending = ram_pending_bytes(rs);
 
     /* Only after the first full pass do fresh dirty pages matter: until
-     * then everything is still to come anyway. */
-    if (pending == 0 && rs->first_pass_done) {
+     * then everything is still to come anyway.  Then, when what is marked
+     * would fit the budget, pages written since the last sync may not:
+     * sync, so the switch-over decision sees them (QEMU does the same). */
+    if (rs->first_pass_done && (pending == 0 || pending <= threshold)) {
         if (!ram_sync(rs, NULL))
             return UINT64_MAX; /* cannot know: never switch over on it */
         pending = ram_pending_bytes(rs);

@@ -19,7 +19,8 @@
  *                  rate limit says stop; the cursor wraps at the end of RAM
  *                  and the first wrap completes the first pass
  *   pending        bytes still marked; once the first pass is complete and
- *                  nothing is marked, one dirty sync refreshes the marks
+ *                  the marks fit the switch-over threshold (or none are
+ *                  left), a dirty sync refreshes them first
  *                  (KVM's log OR'ed with pages written by device emulation)
  *   complete       (vCPUs stopped) a last sync, every marked page, EOS
  *   cleanup        (after success or failure) the stop callback ends dirty

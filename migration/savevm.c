@@ -171,7 +171,7 @@ int savevm_save_iterate(struct savevm *sv, QEMUFile *f, GError **errp)
     return savevm_check_stream(f, errp) ? all_done : -1;
 }
 
-uint64_t savevm_pending(struct savevm *sv)
+uint64_t savevm_pending(struct savevm *sv, uint64_t threshold)
 {
     struct savevm_entry *e;
     uint64_t sum = 0;
@@ -179,7 +179,7 @@ uint64_t savevm_pending(struct savevm *sv)
     SAVEVM_FOREACH(sv, e)
     {
         if (e->ops && e->ops->state_pending)
-            sum += e->ops->state_pending(e->opaque);
+            sum += e->ops->state_pending(e->opaque, threshold);
     }
     return sum;
 }

@@ -64,7 +64,11 @@ enum {
  *                       handler has nothing left to send, 0 when it has,
  *                       -1 on error (with errp set)
  *   state_pending       migration thread, VM lock NOT held: bytes still
- *                       to send, for the switch-over decision
+ *                       to send, for the switch-over decision; when its
+ *                       estimate is at most @threshold (what the downtime
+ *                       budget allows) it should make it exact (RAM: a
+ *                       dirty sync), as QEMU does, since the switch-over
+ *                       follows if the figure stays that small
  *   first_pass_done     migration thread, VM lock NOT held: has every byte
  *                       been sent once?  No switch-over before that (NULL:
  *                       always true)
@@ -85,7 +89,7 @@ enum {
 struct savevm_live_ops {
     bool (*save_setup)(QEMUFile *f, void *opaque, GError **errp);
     int (*save_live_iterate)(QEMUFile *f, void *opaque, GError **errp);
-    uint64_t (*state_pending)(void *opaque);
+    uint64_t (*state_pending)(void *opaque, uint64_t threshold);
     bool (*first_pass_done)(void *opaque);
     bool (*save_live_complete)(QEMUFile *f, void *opaque, GError **errp);
     void (*save_cleanup)(void *opaque);
@@ -144,7 +148,9 @@ void savevm_write_command(QEMUFile *f, uint16_t cmd, const void *data, uint16_t 
 bool savevm_save_setup(struct savevm *sv, QEMUFile *f, GError **errp);
 /* One PART per iterative handler; 1 when all are done, 0 if not, -1 error. */
 int savevm_save_iterate(struct savevm *sv, QEMUFile *f, GError **errp);
-uint64_t savevm_pending(struct savevm *sv);
+/* Bytes still to send; @threshold as for state_pending (0: no sync
+ * unless nothing is marked). */
+uint64_t savevm_pending(struct savevm *sv, uint64_t threshold);
 /* Every iterative handler has sent all its data once. */
 bool savevm_first_pass_done(struct savevm *sv);
 /* END sections, every device's FULL section, EOF and the vmdesc. */

@@ -139,7 +139,7 @@ static GByteArray *save_live(struct vm *a)
         if (ram_first_pass_done(&a->ram) && first_pass_at < 0)
             first_pass_at = passes(a);
         if (first_pass_at >= 0 && two_more_passes(a, GINT_TO_POINTER(first_pass_at)) &&
-            (savevm_pending(&a->savevm) < 64 * VMTEST_PAGE || iterations >= 4))
+            (savevm_pending(&a->savevm, 0) < 64 * VMTEST_PAGE || iterations >= 4))
             break;
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
     }

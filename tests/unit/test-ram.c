@@ -101,7 +101,7 @@ static GByteArray *precopy(struct side *src, unsigned *iterations)
     qemu_file_set_rate_limit(f, 10 * (RAM_PAGE_SIZE + 16) * 10);
     savevm_write_header(&src->sv, f);
     g_assert_true(savevm_save_setup(&src->sv, f, &err));
-    g_assert_cmpuint(savevm_pending(&src->sv), ==, PAGES * RAM_PAGE_SIZE);
+    g_assert_cmpuint(savevm_pending(&src->sv, 0), ==, PAGES * RAM_PAGE_SIZE);
     *iterations = 0;
     for (;;) {
         r = savevm_save_iterate(&src->sv, f, &err);
@@ -110,7 +110,7 @@ static GByteArray *precopy(struct side *src, unsigned *iterations)
         fake_now += 100 * 1000 * 1000; /* next window */
         if (*iterations < 12)
             guest_write(src, (*iterations * 7) % PAGES, (uint8_t)*iterations);
-        if (r == 1 && savevm_pending(&src->sv) == 0)
+        if (r == 1 && savevm_pending(&src->sv, 0) == 0)
             break;
         g_assert_cmpuint(*iterations, <, 100);
     }
@@ -187,7 +187,7 @@ static void test_mark_dirty(void)
     g_assert_true(savevm_save_setup(&s.sv, f, &err));
     while (savevm_save_iterate(&s.sv, f, &err) == 0)
         ;
-    g_assert_cmpuint(savevm_pending(&s.sv), ==, 0);
+    g_assert_cmpuint(savevm_pending(&s.sv, 0), ==, 0);
     ram_mark_dirty(&s.rs, 0, RAM_PAGE_SIZE - 1, 2); /* straddles pages 0 and 1 */
     ram_mark_dirty(&s.rs, 0, 5 * RAM_PAGE_SIZE, RAM_PAGE_SIZE);
     ram_mark_dirty(&s.rs, 0, 5 * RAM_PAGE_SIZE, 1); /* already marked */
@@ -372,7 +372,7 @@ static void test_cleanup_restart(void)
     g_assert_true(savevm_save_setup(&src.sv, f, &err));
     g_assert_cmpint(savevm_save_iterate(&src.sv, f, &err), ==, 0);
     fake_now += 100 * 1000 * 1000;
-    g_assert_cmpuint(savevm_pending(&src.sv), <, PAGES * RAM_PAGE_SIZE);
+    g_assert_cmpuint(savevm_pending(&src.sv, 0), <, PAGES * RAM_PAGE_SIZE);
     qemu_file_close(f, NULL); /* the destination went away */
     savevm_save_cleanup(&src.sv);
     g_assert_cmpuint(src.stops, ==, 1);
