@@ -152,13 +152,14 @@ class Relay:
                 self._apply_rules(buf)
             keep = max(0, min(self._pending_rules() - 1, len(buf))) if data else 0
             out, carry = buf[:len(buf) - keep], buf[len(buf) - keep:]
-            if not self._send(direction, b, out):
+            if not self._send(direction, a, b, out):
                 return
             if eof:
                 return self._end(direction, b)
 
-    def _send(self, direction, b, out):
-        """Forward or drop @out as the mode says (a hold waits); False once cut."""
+    def _send(self, direction, a, b, out):
+        """Forward or drop @out (read from @a) as the mode says (a hold
+        waits); False once cut or when @b is gone."""
         if not out:
             return True
         if not self._wait_not_held(direction):
@@ -169,7 +170,13 @@ class Relay:
             try:
                 b.sendall(out)
             except OSError:
-                self.cut()  # as a proxy whose peer went away: the other side too
+                # @b's end is gone: @a's writes fail from now on, as they
+                # would without the relay, while the other direction still
+                # delivers what @b sent before it went.
+                try:
+                    a.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
                 return False
         with self.lock:
             self.forwarded[direction] += len(out)

@@ -80,7 +80,8 @@ def test_linux_migrate_memtest(env):
     src = env.start(common + ["-qmp", f"unix:{env.path('src.qmp')},server,nowait"], name="src")
     sq = Qmp(env.path("src.qmp"))
     sq.command("migrate-set-capabilities",
-               capabilities=[{"capability": "events", "state": True}])
+               capabilities=[{"capability": "events", "state": True},
+                             {"capability": "x-verify-ram", "state": True}])
     src.wait_serial("TERN-MEMTEST-START", 600)
     src.wait_serial("memtest: round 3 ok", 300)
     sq.command("migrate", uri=f"unix:{sock}")

@@ -50,8 +50,11 @@ def start(env, name, mb, ram="128M", smp=1, incoming=None, extra=(), append=None
         args += ["-incoming", incoming]
     t = env.start(args + list(extra), name=name, **kw)
     q = Qmp(qmp)
+    # x-verify-ram on every migration the tests make: the destination
+    # checks a digest of all RAM (a missed dirty page fails the load).
     q.command("migrate-set-capabilities",
-              capabilities=[{"capability": "events", "state": True}])
+              capabilities=[{"capability": "events", "state": True},
+                            {"capability": "x-verify-ram", "state": True}])
     return t, q
 
 
