@@ -236,6 +236,28 @@ void mig_channel_cancel(struct mig_channel *ch)
         shutdown(ch->fd, SHUT_RDWR);
     if (ch->pid > 0)
         kill(-ch->pid, SIGTERM);
+    ch->cancelled = true;
+}
+
+/* waitpid that, after a cancel, stops waiting for a command that ignores
+ * SIGTERM: its whole process group gets SIGKILL. */
+static pid_t mig_channel_wait(struct mig_channel *ch, int *status)
+{
+    gint64 deadline = g_get_monotonic_time() + MIG_CHANNEL_KILL_AFTER_MS * 1000ll;
+    pid_t r = 0;
+
+    while (ch->cancelled && (r = waitpid(ch->pid, status, WNOHANG)) == 0) {
+        if (g_get_monotonic_time() > deadline) {
+            kill(-ch->pid, SIGKILL);
+            break;
+        }
+        g_usleep(10000);
+    }
+    if (ch->cancelled && r != 0)
+        return r;
+    while ((r = waitpid(ch->pid, status, 0)) < 0 && errno == EINTR)
+        ;
+    return r;
 }
 
 bool mig_channel_close(struct mig_channel *ch, GError **errp)
@@ -247,10 +269,7 @@ bool mig_channel_close(struct mig_channel *ch, GError **errp)
         close(ch->fd);
     ch->fd = -1;
     if (ch->pid > 0) {
-        while (waitpid(ch->pid, &status, 0) < 0) {
-            if (errno != EINTR)
-                break; /* not ours to reap: report nothing */
-        }
+        mig_channel_wait(ch, &status); /* if not ours to reap: reports nothing */
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             ok = false;
             if (WIFSIGNALED(status))

@@ -53,7 +53,12 @@ struct mig_channel {
     bool socket;     /* fd is a connected stream socket: a return path */
     GPid pid;        /* exec: the shell, 0 otherwise */
     char *desc;      /* the URI, for messages */
+    bool cancelled;  /* mig_channel_cancel() ran */
 };
+
+/* After a cancel, how long an exec command has to obey SIGTERM before
+ * close sends SIGKILL to its process group. */
+#define MIG_CHANNEL_KILL_AFTER_MS 3000
 
 bool mig_uri_parse(const char *uri, struct mig_uri *u, GError **errp);
 void mig_uri_clear(struct mig_uri *u);
@@ -72,10 +77,12 @@ bool mig_channel_open_in(struct mig_channel *ch, const struct mig_uri *u,
 int mig_channel_listen(const struct mig_uri *u, GError **errp);
 /* Wake a thread blocked on the channel: sockets are shut down, an exec
  * command's process group is sent SIGTERM.  Any thread; the fd stays open
- * until close.  (A pipe passed as fd: cannot be woken: its writer blocks
- * until the reader reads or goes away.) */
+ * until close.  (Pipes cannot be woken this way: the outgoing stream
+ * writes them non-blocking and watches the migration's cancel eventfd,
+ * qemu_file_set_cancel_fd().) */
 void mig_channel_cancel(struct mig_channel *ch);
-/* Close; for exec, wait for the shell and fail unless it exited 0. */
+/* Close; for exec, wait for the shell and fail unless it exited 0 (after
+ * a cancel, SIGKILL once MIG_CHANNEL_KILL_AFTER_MS have passed). */
 bool mig_channel_close(struct mig_channel *ch, GError **errp);
 
 /* Write/read all of @len bytes on a blocking fd; false on EOF or error. */

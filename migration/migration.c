@@ -1,6 +1,7 @@
 #include "migration/migration.h"
 
 #include <errno.h>
+#include <glib-unix.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -264,6 +265,10 @@ static bool migration_open(struct migration *ms, GError **errp)
     ms->ch = ch;
     cancelled = migration_get_status(ms) != MIGRATION_STATUS_SETUP;
     qemu_file_set_rate_limit(ms->f = qemu_file_new_fd_output(ch.fd), ms->params.max_bandwidth);
+    /* A cancel shuts a socket down; a pipe whose reader stalls needs the
+     * writer to wait for room and the cancel at once. */
+    if (!ch.socket && g_unix_set_fd_nonblocking(ch.fd, TRUE, NULL))
+        qemu_file_set_cancel_fd(ms->f, ms->cancel_fd);
     g_mutex_unlock(ms->lock);
     if (cancelled)
         return migration_cancelled(errp);

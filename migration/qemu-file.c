@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ struct QEMUFile {
     uint64_t window_bytes;
     qemu_file_clock_fn clock;
     void *clock_opaque;
+    int cancel_fd;      /* -1, or: fd is non-blocking, wait on both */
 };
 
 static int64_t qemu_file_monotonic_ns(void *opaque)
@@ -45,7 +47,32 @@ static QEMUFile *qemu_file_new(int fd, bool is_write)
     f->fd = fd;
     f->is_write = is_write;
     f->clock = qemu_file_monotonic_ns;
+    f->cancel_fd = -1;
     return f;
+}
+
+void qemu_file_set_cancel_fd(QEMUFile *f, int cancel_fd)
+{
+    f->cancel_fd = cancel_fd;
+}
+
+/* The fd is full (EAGAIN): wait for room; false once cancelled. */
+static bool qemu_file_wait_writable(QEMUFile *f)
+{
+    struct pollfd p[2] = { { .fd = f->fd, .events = POLLOUT },
+                           { .fd = f->cancel_fd, .events = POLLIN } };
+
+    while (poll(p, 2, -1) < 0) {
+        if (errno != EINTR) {
+            qemu_file_fail(f, "write to migration stream failed: poll: %s", g_strerror(errno));
+            return false;
+        }
+    }
+    if (p[1].revents) {
+        qemu_file_fail(f, "write to migration stream failed: cancelled");
+        return false;
+    }
+    return true;
 }
 
 QEMUFile *qemu_file_new_fd_output(int fd)
@@ -131,6 +158,11 @@ static void qemu_file_writev_all(QEMUFile *f)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN && f->cancel_fd >= 0) {
+                if (!qemu_file_wait_writable(f))
+                    return;
+                continue;
+            }
             qemu_file_fail(f, "write to migration stream failed: %s", g_strerror(errno));
             return;
         }

@@ -103,6 +103,10 @@ uint64_t qemu_file_transferred(QEMUFile *f);
 void qemu_file_set_rate_limit(QEMUFile *f, uint64_t bytes_per_sec);
 uint64_t qemu_file_get_rate_limit(QEMUFile *f);
 void qemu_file_set_clock(QEMUFile *f, qemu_file_clock_fn clock, void *opaque);
+/* Output to a non-blocking fd: a write that would block waits for room or
+ * for @cancel_fd to become readable, which fails the stream ("cancelled").
+ * Without it a reader that stalls (a pipe) would hold a write forever. */
+void qemu_file_set_cancel_fd(QEMUFile *f, int cancel_fd);
 /* May the sender queue more in the current 100 ms window? */
 bool qemu_file_may_send(QEMUFile *f);
 /* Nanoseconds until the current window ends (0 if unlimited). */

@@ -10,7 +10,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "migration/channel.h"
@@ -688,6 +690,62 @@ static void test_cancel_connect(void)
     end_clear(&src);
 }
 
+/* Is a thread of ours named @name in system call @a or @b (its number in
+ * /proc/self/task/T/syscall), asleep? */
+static bool thread_sleeps_in(const char *name, long a, long b)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/task", 0, NULL);
+    const char *tid;
+
+    while (dir && (tid = g_dir_read_name(dir))) {
+        g_autofree char *comm_path = g_strdup_printf("/proc/self/task/%s/comm", tid);
+        g_autofree char *sc_path = g_strdup_printf("/proc/self/task/%s/syscall", tid);
+        g_autofree char *comm = NULL, *sc = NULL;
+        long nr;
+
+        if (!g_file_get_contents(comm_path, &comm, NULL, NULL) ||
+            strcmp(g_strchomp(comm), name) ||
+            !g_file_get_contents(sc_path, &sc, NULL, NULL))
+            continue;
+        nr = strtol(sc, NULL, 10);
+        return nr == a || nr == b;
+    }
+    return false;
+}
+
+/* exec: a command that neither reads its stdin nor obeys SIGTERM: the
+ * source's write blocks on a full pipe; a cancel still ends it (the write
+ * watches the cancel, and the command gets SIGKILL after a grace period). */
+static void test_cancel_stalled_exec(void)
+{
+    g_autoptr(GError) err = NULL;
+    gint64 start, deadline;
+    struct end src;
+
+    end_init(&src, PAGES, 1);
+    src.ms.params.max_bandwidth = 0;
+    g_mutex_lock(&src.lock);
+    g_assert_true(migration_start(&src.ms, "exec:trap '' TERM; sleep 600", &err));
+    g_mutex_unlock(&src.lock);
+    deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    /* The pipe (64 KiB) is full long before 8 MiB are out: wait until the
+     * thread sleeps in a write (or the poll for room). */
+    while (!thread_sleeps_in("migration", SYS_writev, SYS_poll)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_ACTIVE);
+    g_mutex_lock(&src.lock);
+    migration_cancel(&src.ms);
+    g_mutex_unlock(&src.lock);
+    start = g_get_monotonic_time();
+    run_until_done(&src, NULL, false);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_CANCELLED);
+    g_assert_cmpint(g_get_monotonic_time() - start, <,
+                    (MIG_CHANNEL_KILL_AFTER_MS + 5000) * 1000ll);
+    end_clear(&src);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* as tern does: a closed peer is an error */
@@ -703,5 +761,6 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/pause-before-switchover", test_pause_before_switchover);
     g_test_add_func("/migration/verify-ram", test_verify_ram);
     g_test_add_func("/migration/cancel-connect", test_cancel_connect);
+    g_test_add_func("/migration/cancel-stalled-exec", test_cancel_stalled_exec);
     return g_test_run();
 }
