@@ -493,10 +493,7 @@ bool kvm_cpu_state_put(struct kvm_cpu_section *c, GError **errp)
 
 static bool kvm_cpu_msr_readable(int fd, uint32_t index)
 {
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } m = { .hdr.nmsrs = 1, .e.index = index };
+    struct kvm_msrs_one m = { .nmsrs = 1, .e.index = index };
 
     return ioctl(fd, KVM_GET_MSRS, &m) == 1;
 }
