@@ -181,9 +181,16 @@ static const struct vmstate_field kvm_cpu_state_fields[] = {
     VMSTATE_END_OF_LIST(),
 };
 
+static bool kvm_cpu_state_detached(const struct kvm_cpu_section *c)
+{
+    return c->fd < 0;
+}
+
 static bool kvm_cpu_state_pre_save(void *opaque, GError **errp)
 {
-    return kvm_cpu_state_get(container_of(opaque, struct kvm_cpu_section, s), errp);
+    struct kvm_cpu_section *c = container_of(opaque, struct kvm_cpu_section, s);
+
+    return kvm_cpu_state_detached(c) || kvm_cpu_state_get(c, errp);
 }
 
 static bool kvm_cpu_state_post_load(void *opaque, int version_id, GError **errp)
@@ -191,7 +198,9 @@ static bool kvm_cpu_state_post_load(void *opaque, int version_id, GError **errp)
     struct kvm_cpu_section *c = container_of(opaque, struct kvm_cpu_section, s);
 
     (void)version_id;
-    if (!kvm_cpu_state_put(c, errp))
+    if (!kvm_cpu_state_check(c, errp))
+        return false;
+    if (!kvm_cpu_state_detached(c) && !kvm_cpu_state_put(c, errp))
         return false;
     if (c->loaded)
         c->loaded(c->loaded_opaque);
@@ -396,7 +405,7 @@ bool kvm_cpu_state_msr_known(uint32_t index)
 
 /* A stream may not set MSRs Tern does not migrate (EFER, feature control,
  * ...) through the MSR list. */
-static bool kvm_cpu_check_msrs(const struct kvm_cpu_section *c, GError **errp)
+bool kvm_cpu_state_check(const struct kvm_cpu_section *c, GError **errp)
 {
     for (unsigned i = 0; i < c->s.nmsrs; i++) {
         if (!kvm_cpu_state_msr_known(c->s.msrs[i].index)) {
@@ -473,8 +482,6 @@ bool kvm_cpu_state_put(struct kvm_cpu_section *c, GError **errp)
     struct kvm_mp_state mp = { .mp_state = c->s.mp_state };
     struct kvm_debugregs dr;
 
-    if (!kvm_cpu_check_msrs(c, errp))
-        return false;
     kvm_cpu_regs_to_kvm(&regs, &c->s.regs);
     kvm_cpu_sregs_to_kvm(&sregs, &c->s.sregs);
     memcpy(lapic.regs, c->s.lapic, sizeof(lapic.regs));
@@ -493,31 +500,42 @@ bool kvm_cpu_state_put(struct kvm_cpu_section *c, GError **errp)
 
 static bool kvm_cpu_msr_readable(int fd, uint32_t index)
 {
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } m = { .hdr.nmsrs = 1, .e.index = index };
+    struct kvm_msrs_one m = { .nmsrs = 1, .e.index = index };
 
     return ioctl(fd, KVM_GET_MSRS, &m) == 1;
+}
+
+bool kvm_cpu_state_init_detached(struct kvm_cpu_section *c, unsigned index,
+                                 uint32_t xsave_size, void (*loaded)(void *opaque),
+                                 void *loaded_opaque, GError **errp)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->index = index;
+    c->loaded = loaded;
+    c->loaded_opaque = loaded_opaque;
+    c->xsave_size = xsave_size;
+    if (xsave_size > KVM_CPU_STATE_XSAVE_MAX) {
+        error_setg(errp, "cpu %u: KVM_CAP_XSAVE2: an XSAVE area of %u bytes is larger than the "
+                         "%u bytes Tern migrates", index, xsave_size, KVM_CPU_STATE_XSAVE_MAX);
+        return false;
+    }
+    if (xsave_size < KVM_CPU_STATE_XSAVE_BASE) {
+        error_setg(errp, "cpu %u: an XSAVE area of %u bytes is smaller than struct kvm_xsave",
+                   index, xsave_size);
+        return false;
+    }
+    c->s.xsave_size = xsave_size; /* loads must match it */
+    return true;
 }
 
 bool kvm_cpu_state_init(struct kvm_cpu_section *c, const struct kvm *kvm, int fd,
                         unsigned index, void (*loaded)(void *opaque), void *loaded_opaque,
                         GError **errp)
 {
-    memset(c, 0, sizeof(*c));
-    c->fd = fd;
-    c->index = index;
-    c->loaded = loaded;
-    c->loaded_opaque = loaded_opaque;
-    c->xsave_size = kvm->xsave_size;
-    if (c->xsave_size > KVM_CPU_STATE_XSAVE_MAX) {
-        error_setg(errp, "cpu %u: KVM_CAP_XSAVE2: an XSAVE area of %u bytes is larger than the "
-                         "%u bytes Tern migrates", index, c->xsave_size,
-                   KVM_CPU_STATE_XSAVE_MAX);
+    if (!kvm_cpu_state_init_detached(c, index, kvm->xsave_size, loaded, loaded_opaque, errp))
         return false;
-    }
-    c->s.xsave_size = c->xsave_size; /* loads must match it */
+    c->fd = fd;
     for (unsigned i = 0; i < G_N_ELEMENTS(kvm_cpu_state_msrs); i++) {
         uint32_t msr = kvm_cpu_state_msrs[i].index;
 

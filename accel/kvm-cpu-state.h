@@ -30,6 +30,13 @@
  * LAPIC timer is in TSC-deadline mode), events, debug registers.  Anything
  * KVM refuses is an error naming the vCPU and the ioctl.
  *
+ * Loading validates the plain state first (MSRs only from
+ * kvm_cpu_state_msrs[]; counts and xsave_size by the VMState table), then
+ * writes it to the vCPU.  A detached section (kvm_cpu_state_init_detached)
+ * has no vCPU behind it: pre_save sends the state struct as it stands and
+ * post_load validates it without any KVM call, so the stream-loader fuzzer
+ * and unit tests load real "cpu" sections without /dev/kvm.
+ *
  * Thread context: pre_save and post_load run as any VMState hook (the
  * migration thread or the incoming loader, VM lock held) and additionally
  * need this vCPU parked: the caller must have paused the vCPUs, and
@@ -120,7 +127,7 @@ struct kvm_cpu_state {
 /* One vCPU's section: the host context the hooks need, around the state
  * (registered with &section->s as the opaque). */
 struct kvm_cpu_section {
-    int fd;
+    int fd; /* the vCPU, or -1: detached */
     unsigned index;
     uint32_t xsave_size;
     uint32_t msr_list[KVM_CPU_STATE_MAX_MSRS]; /* what this host migrates */
@@ -139,10 +146,21 @@ bool kvm_cpu_state_init(struct kvm_cpu_section *c, const struct kvm *kvm, int fd
                         unsigned index, void (*loaded)(void *opaque), void *loaded_opaque,
                         GError **errp);
 
-/* Read the state from KVM / write it back (the section's pre_save and
- * post_load, also usable directly).  vCPU parked. */
+/* A section with no vCPU behind it, whose XSAVE area is @xsave_size bytes
+ * (loads must match it): the state is only saved and loaded as data.
+ * @loaded as for kvm_cpu_state_init(). */
+bool kvm_cpu_state_init_detached(struct kvm_cpu_section *c, unsigned index,
+                                 uint32_t xsave_size, void (*loaded)(void *opaque),
+                                 void *loaded_opaque, GError **errp);
+
+/* Read the state from KVM / write it back as it is (the section's
+ * pre_save and post_load, which checks it first; also usable directly).
+ * vCPU parked; not for detached sections. */
 bool kvm_cpu_state_get(struct kvm_cpu_section *c, GError **errp);
 bool kvm_cpu_state_put(struct kvm_cpu_section *c, GError **errp);
+
+/* The checks post_load makes on loaded state before writing it anywhere. */
+bool kvm_cpu_state_check(const struct kvm_cpu_section *c, GError **errp);
 
 /* Is @index an MSR the "cpu" section may carry? */
 bool kvm_cpu_state_msr_known(uint32_t index);

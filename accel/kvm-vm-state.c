@@ -36,6 +36,8 @@ static bool kvm_vm_state_clock_pre_save(void *opaque, GError **errp)
     struct kvm_vm_state *vs = container_of(opaque, struct kvm_vm_state, clock);
     struct kvm_clock_data data = { 0 };
 
+    if (!vs->kvm)
+        return true;
     if (!VM_IOCTL(vs->kvm, KVM_GET_CLOCK, &data, errp))
         return false;
     vs->clock.clock = data.clock;
@@ -48,6 +50,8 @@ static bool kvm_vm_state_clock_post_load(void *opaque, int version_id, GError **
     struct kvm_clock_data data = { .clock = vs->clock.clock };
 
     (void)version_id;
+    if (!vs->kvm)
+        return true;
     return VM_IOCTL(vs->kvm, KVM_SET_CLOCK, &data, errp);
 }
 
@@ -80,6 +84,8 @@ static bool kvm_vm_state_pic_pre_save(void *opaque, GError **errp)
     struct kvm_irqchip chip;
     const struct kvm_pic_state *k = &chip.chip.pic;
 
+    if (!p->kvm)
+        return true;
     if (!kvm_vm_state_get_chip(p->kvm, p->chip_id, &chip, errp))
         return false;
     KVM_VM_STATE_PIC(COPY)
@@ -94,6 +100,8 @@ static bool kvm_vm_state_pic_post_load(void *opaque, int version_id, GError **er
     struct kvm_pic_state *d = &chip.chip.pic;
 
     (void)version_id;
+    if (!p->kvm)
+        return true;
     KVM_VM_STATE_PIC(COPY)
     return VM_IOCTL(p->kvm, KVM_SET_IRQCHIP, &chip, errp);
 }
@@ -117,6 +125,8 @@ static bool kvm_vm_state_ioapic_pre_save(void *opaque, GError **errp)
     struct kvm_irqchip chip;
     const struct kvm_ioapic_state *k = &chip.chip.ioapic;
 
+    if (!vs->kvm)
+        return true;
     if (!kvm_vm_state_get_chip(vs->kvm, KVM_IRQCHIP_IOAPIC, &chip, errp))
         return false;
     d->base_address = k->base_address;
@@ -136,6 +146,8 @@ static bool kvm_vm_state_ioapic_post_load(void *opaque, int version_id, GError *
     struct kvm_ioapic_state *d = &chip.chip.ioapic;
 
     (void)version_id;
+    if (!vs->kvm)
+        return true;
     d->base_address = k->base_address;
     d->ioregsel = k->ioregsel;
     d->id = k->id;
@@ -168,6 +180,8 @@ static bool kvm_vm_state_pit_pre_save(void *opaque, GError **errp)
     struct kvm_vm_state *vs = container_of(opaque, struct kvm_vm_state, pit);
     struct kvm_pit_state2 pit;
 
+    if (!vs->kvm)
+        return true;
     if (!VM_IOCTL(vs->kvm, KVM_GET_PIT2, &pit, errp))
         return false;
     for (unsigned i = 0; i < 3; i++) {
@@ -186,6 +200,8 @@ static bool kvm_vm_state_pit_post_load(void *opaque, int version_id, GError **er
     struct kvm_pit_state2 pit = { .flags = vs->pit.flags };
 
     (void)version_id;
+    if (!vs->kvm)
+        return true;
     for (unsigned i = 0; i < 3; i++) {
         struct kvm_pit_channel_state *d = &pit.channels[i];
         const struct kvm_vm_state_pit_channel *k = &vs->pit.channels[i];

@@ -21,6 +21,10 @@
  * IOAPIC and PICs can deliver pending interrupts to the LAPICs, which must
  * hold their final state by then.
  *
+ * Without a struct kvm (detached: -dump-vmstate, the stream-loader fuzzer,
+ * unit tests) the hooks make no KVM call: pre_save sends the structs as
+ * they stand and loaded state stays in them.
+ *
  * Thread context: hooks run as any VMState hook (migration thread or
  * incoming loader, VM lock held, vCPUs stopped).
  */
@@ -73,15 +77,15 @@ struct kvm_vm_state_pic_section {
 };
 
 struct kvm_vm_state {
-    struct kvm *kvm; /* NULL: only described (-dump-vmstate) */
+    struct kvm *kvm; /* NULL: detached */
     struct kvm_vm_state_clock clock;
     struct kvm_vm_state_pic_section pic[2];
     struct kvm_vm_state_ioapic ioapic;
     struct kvm_vm_state_pit pit;
 };
 
-/* Register the sections above with @sv in their order; @kvm may be NULL
- * when the registry is only dumped. */
+/* Register the sections above with @sv in their order; @kvm NULL:
+ * detached. */
 bool kvm_vm_state_register(struct kvm_vm_state *vs, struct kvm *kvm, struct savevm *sv,
                            GError **errp);
 

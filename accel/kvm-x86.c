@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "accel/kvm.h"
 #include "hw/x86/cpu-setup.h"
 #include "util/error.h"
 
@@ -85,10 +86,7 @@ static bool kvm_x86_clear_pv_msrs(int fd, GError **errp)
     /* One at a time: KVM_SET_MSRS stops at the first MSR it rejects (one
      * this host lacks), which would leave the ones after it set. */
     for (unsigned i = 0; i < G_N_ELEMENTS(kvm_x86_pv_msrs); i++) {
-        struct {
-            struct kvm_msrs hdr;
-            struct kvm_msr_entry e;
-        } msr = { .hdr.nmsrs = 1, .e.index = kvm_x86_pv_msrs[i] };
+        struct kvm_msrs_one msr = { .nmsrs = 1, .e.index = kvm_x86_pv_msrs[i] };
 
         if (ioctl(fd, KVM_SET_MSRS, &msr) < 0) {
             error_setg_errno(errp, errno, "KVM_SET_MSRS 0x%x", kvm_x86_pv_msrs[i]);

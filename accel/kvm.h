@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <linux/kvm.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "migration/ram.h"
@@ -58,6 +59,16 @@ void kvm_destroy(struct kvm *kvm);
 
 /* One memory slot per range of @mem (kept: dirty logging re-issues them). */
 bool kvm_map_memory(struct kvm *kvm, const struct guest_memory *mem, GError **errp);
+
+/* KVM_GET_MSRS / KVM_SET_MSRS of one MSR: struct kvm_msrs with room for
+ * its one entry (a struct kvm_msrs member followed by an entry would be a
+ * GNU extension: it ends in a flexible array). */
+struct kvm_msrs_one {
+    uint32_t nmsrs; /* 1 */
+    uint32_t pad;
+    struct kvm_msr_entry e;
+};
+G_STATIC_ASSERT(offsetof(struct kvm_msrs_one, e) == offsetof(struct kvm_msrs, entries));
 
 /* Does KVM_GET_MSR_INDEX_LIST name @index? */
 bool kvm_has_msr(const struct kvm *kvm, uint32_t index);

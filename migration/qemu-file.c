@@ -325,7 +325,8 @@ static size_t qemu_file_fill(QEMUFile *f)
         return 0;
     if (f->fd < 0) {
         n = MIN(QEMU_FILE_BUF_SIZE - f->buf_size, f->mem_in_len - f->mem_in_pos);
-        memcpy(f->buf + f->buf_size, f->mem_in + f->mem_in_pos, n);
+        if (n) /* an empty input has no buffer: mem_in is NULL */
+            memcpy(f->buf + f->buf_size, f->mem_in + f->mem_in_pos, n);
         f->mem_in_pos += n;
     } else {
         do {

@@ -330,7 +330,8 @@ static bool savevm_load_header(struct savevm *sv, QEMUFile *f, GError **errp)
         return false;
     }
     if (qemu_file_get_byte(f) != QEMU_VM_CONFIGURATION) {
-        error_setg(errp, "stream has no configuration section");
+        if (!savevm_stream_failed(f, "configuration", errp))
+            error_setg(errp, "stream has no configuration section");
         return false;
     }
     len = qemu_file_get_be32(f);

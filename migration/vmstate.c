@@ -263,14 +263,15 @@ static bool vmstate_load_field(QEMUFile *f, const struct vmstate_field *field, v
     return true;
 }
 
-static const struct vmstate_description *
-vmstate_find_subsection(const struct vmstate_description *vmsd, const char *name)
+/* The index of @vmsd's subsection @name, or -1. */
+static int vmstate_find_subsection(const struct vmstate_description *vmsd, const char *name)
 {
-    for (const struct vmstate_description *const *sub = vmsd->subsections; sub && *sub; sub++) {
-        if (!strcmp((*sub)->name, name))
-            return *sub;
+    for (int i = 0; i < VMSTATE_MAX_SUBSECTIONS && vmsd->subsections && vmsd->subsections[i];
+         i++) {
+        if (!strcmp(vmsd->subsections[i]->name, name))
+            return i;
     }
-    return NULL;
+    return -1;
 }
 
 /* Is the next thing in the stream a subsection of @vmsd ("vmsd/...")?  Peeks
@@ -297,19 +298,29 @@ static bool vmstate_peek_subsection(QEMUFile *f, const struct vmstate_descriptio
     return true;
 }
 
+/* Each subsection at most once: a stream repeating one would have its
+ * fields and post_load applied again and again. */
 static bool vmstate_load_subsections(QEMUFile *f, const struct vmstate_description *vmsd,
                                      void *opaque, GError **errp)
 {
     char name[257];
+    uint64_t loaded = 0; /* bit i: vmsd->subsections[i] */
 
     while (vmstate_peek_subsection(f, vmsd, name)) {
-        const struct vmstate_description *sub = vmstate_find_subsection(vmsd, name);
+        int i = vmstate_find_subsection(vmsd, name);
+        const struct vmstate_description *sub;
         int version;
 
-        if (!sub) {
+        if (i < 0) {
             error_setg(errp, "%s: unknown subsection '%s'", vmsd->name, name);
             return false;
         }
+        if (loaded & (1ull << i)) {
+            error_setg(errp, "%s: subsection '%s' sent twice", vmsd->name, name);
+            return false;
+        }
+        loaded |= 1ull << i;
+        sub = vmsd->subsections[i];
         qemu_file_skip(f, 2 + strlen(name));
         version = (int)qemu_file_get_be32(f);
         if (vmstate_stream_error(f, errp))

@@ -35,6 +35,9 @@
 #include "migration/qemu-file.h"
 
 #define VMSTATE_SUBSECTION_MARK 0x05
+/* A description's subsections the loader knows (the list may be longer:
+ * the rest could only be saved). */
+#define VMSTATE_MAX_SUBSECTIONS 64
 
 enum vmstate_kind {
     VMS_BOOL,

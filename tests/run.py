@@ -7,7 +7,8 @@ Groups, in order:
   functional  tests/functional/test_*.py: tern processes driven from outside
               (boot tests, error paths, and the Linux guest in test_linux.py)
   fuzz        the migration-stream loader under libFuzzer (clang, ASan+UBSan, in
-              build-fuzz/): seed corpus of real streams, corpus replay, and a
+              build-fuzz/): seed corpus (fuzz-seeds' streams and streams written
+              by build/tern), a check that every seed loads, corpus replay, and a
               bounded session of $TERN_FUZZ_SECONDS (default 60) seconds
 
 Each GLib test case and each Python test function counts as one test.  The last
@@ -161,6 +162,23 @@ def run_step(res, group, name, argv, timeout, env=None, ok_check=None):
     return p if ok else None
 
 
+def run_tern_streams(res, group, corpus):
+    """Streams written by build/tern (tests/fuzz/tern-streams.py) into the
+    corpus; skipped without /dev/kvm (status 77)."""
+    start = time.monotonic()
+    argv = [sys.executable, os.path.join(TOP, "tests", "fuzz", "tern-streams.py"), BUILD, corpus]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as e:
+        res.add(group, "tern-streams", "failed", time.monotonic() - start, str(e))
+        return
+    if p.returncode == 77:
+        res.add(group, "tern-streams", "skipped", time.monotonic() - start, p.stderr.strip())
+        return
+    res.add(group, "tern-streams", "passed" if p.returncode == 0 else "failed",
+            time.monotonic() - start, f"exit {p.returncode}\n{p.stdout}\n{p.stderr[-5000:]}")
+
+
 def run_fuzz_group(res, args, selected):
     group = "fuzz"
     if not selected(f"{group}/"):
@@ -178,9 +196,12 @@ def run_fuzz_group(res, args, selected):
     with tempfile.TemporaryDirectory(prefix="tern-fuzz-") as work:
         corpus = os.path.join(work, "corpus")
         os.mkdir(corpus)
-        if not run_step(res, group, "seed-corpus",
-                        [os.path.join(BUILD, "tests", "fuzz", "fuzz-seeds"), corpus], 120):
+        seeds = os.path.join(BUILD, "tests", "fuzz", "fuzz-seeds")
+        if not run_step(res, group, "seed-corpus", [seeds, corpus], 120):
             return
+        run_tern_streams(res, group, corpus)
+        # Every seed, tern's own streams included, must load into the fixture.
+        run_step(res, group, "seeds-load", [seeds, "--check", corpus], 120)
         # Regression inputs (crashes fixed in the past) live in the tree.
         saved = os.path.join(TOP, "tests", "fuzz", "corpus")
         replay = [corpus] + ([saved] if os.path.isdir(saved) else [])

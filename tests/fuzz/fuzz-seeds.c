@@ -1,20 +1,22 @@
 /*
- * Writes the fuzzer's seed corpus: FIXTURE_SEEDS valid streams into DIR,
- * after checking that each one loads.  Usage: fuzz-seeds DIR
+ * The fuzzer's seed corpus.
+ *   fuzz-seeds DIR             write FIXTURE_SEEDS valid streams into DIR,
+ *                              after checking that each one loads
+ *   fuzz-seeds --check PATH... load every file (PATH or the files in
+ *                              directory PATH) into the fixture; fails,
+ *                              naming each, if any does not load (streams
+ *                              written by tern itself, see tern-streams.py)
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "tests/fuzz/loadvm-fixture.h"
 
-int main(int argc, char **argv)
+static int fuzz_seeds_write(const char *dir)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: fuzz-seeds DIR\n");
-        return 2;
-    }
     for (unsigned n = 0; n < FIXTURE_SEEDS; n++) {
         g_autoptr(GByteArray) s = fixture_make_seed(n);
-        g_autofree char *path = g_strdup_printf("%s/seed-%u.stream", argv[1], n);
+        g_autofree char *path = g_strdup_printf("%s/seed-%u.stream", dir, n);
         g_autoptr(GError) err = NULL;
 
         if (!fixture_load(s->data, s->len, &err)) {
@@ -27,4 +29,58 @@ int main(int argc, char **argv)
         }
     }
     return 0;
+}
+
+/* 0 when @path loads, else 1 with the reason on stderr. */
+static int fuzz_seeds_check_file(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+    g_autoptr(GError) err = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, &err) ||
+        !fixture_load((const uint8_t *)data, len, &err)) {
+        fprintf(stderr, "fuzz-seeds: %s: %s\n", path, err->message);
+        return 1;
+    }
+    printf("%s: loads (%" G_GSIZE_FORMAT " bytes)\n", path, len);
+    return 0;
+}
+
+static int fuzz_seeds_check(char **paths, int n)
+{
+    int bad = 0, checked = 0;
+
+    for (int i = 0; i < n; i++) {
+        g_autoptr(GDir) dir = g_dir_open(paths[i], 0, NULL);
+        const char *name;
+
+        if (!dir) {
+            bad += fuzz_seeds_check_file(paths[i]);
+            checked++;
+            continue;
+        }
+        while ((name = g_dir_read_name(dir))) {
+            g_autofree char *path = g_build_filename(paths[i], name, NULL);
+
+            bad += fuzz_seeds_check_file(path);
+            checked++;
+        }
+    }
+    if (!checked) {
+        fprintf(stderr, "fuzz-seeds: nothing to check\n");
+        return 1;
+    }
+    return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && !strcmp(argv[1], "--check"))
+        return fuzz_seeds_check(argv + 2, argc - 2);
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: fuzz-seeds DIR | fuzz-seeds --check PATH...\n");
+        return 2;
+    }
+    return fuzz_seeds_write(argv[1]);
 }

@@ -1,37 +1,226 @@
 #include "tests/fuzz/loadvm-fixture.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "util/error.h"
 
 #define PAGE RAM_PAGE_SIZE
+
+/* RAM as tern has it (system/memory.c): a memfd mapped shared, whose holes
+ * the "ram" handler knows to be zero without reading them.  Fresh for each
+ * of the fuzzer's executions at the cost of a few system calls, and between
+ * two PROT_NONE pages, so that a write past either end of the block faults
+ * at once (ASan does not watch mmap'ed memory). */
+static void fixture_ram_new(struct fixture *fx)
+{
+    uint8_t *m = mmap(NULL, FIXTURE_RAM_SIZE + 2 * PAGE, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    fx->ram_fd = memfd_create("fixture-ram", MFD_CLOEXEC);
+    if (m == MAP_FAILED || fx->ram_fd < 0 || ftruncate(fx->ram_fd, FIXTURE_RAM_SIZE) < 0 ||
+        mmap(m + PAGE, FIXTURE_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+             fx->ram_fd, 0) == MAP_FAILED)
+        g_error("fixture: cannot map %u bytes of RAM: %s", FIXTURE_RAM_SIZE, g_strerror(errno));
+    fx->ram = m + PAGE;
+}
+
+static void fixture_ram_free(struct fixture *fx)
+{
+    munmap(fx->ram - PAGE, FIXTURE_RAM_SIZE + 2 * PAGE);
+    close(fx->ram_fd);
+}
+
+static void fixture_cpu_loaded(void *opaque)
+{
+    struct fixture *fx = opaque;
+
+    fx->cpus_loaded++;
+}
+
+static bool fixture_init_devices(struct fixture *fx, GError **errp)
+{
+    struct machine *m = &fx->machine;
+
+    for (unsigned i = 0; i < FIXTURE_CPUS; i++) {
+        if (!kvm_cpu_state_init_detached(&fx->cpu[i], i, FIXTURE_XSAVE_SIZE, fixture_cpu_loaded,
+                                         fx, errp))
+            return false;
+    }
+    m->has_uart = true;
+    uart16550_init(&m->uart, NULL, (struct irq_line){ 0 });
+    i8042_init(&m->i8042, (struct machine_ctl){ 0 });
+    m->has_debug_exit = true;
+    debug_exit_init(&m->debug_exit, (struct machine_ctl){ 0 }, FIXTURE_DEBUG_EXIT_BASE,
+                    FIXTURE_DEBUG_EXIT_SIZE);
+    return true;
+}
+
+/* system/vm.c's vm_register_sections() order. */
+static bool fixture_register(struct fixture *fx, GError **errp)
+{
+    if (!ram_register(&fx->rs, &fx->sv, errp))
+        return false;
+    for (unsigned i = 0; i < FIXTURE_CPUS; i++) {
+        if (!savevm_register_vmsd(&fx->sv, "cpu", i, &kvm_cpu_state_vmstate, &fx->cpu[i].s,
+                                  errp))
+            return false;
+    }
+    return kvm_vm_state_register(&fx->vm_state, NULL, &fx->sv, errp) &&
+           machine_register_vmstate(&fx->machine, &fx->sv, false, errp);
+}
 
 void fixture_init(struct fixture *fx)
 {
     g_autoptr(GError) err = NULL;
 
     memset(fx, 0, sizeof(*fx));
-    fx->ram = g_malloc0(FIXTURE_RAM_SIZE);
+    fixture_ram_new(fx);
     savevm_init(&fx->sv, "tern-1.0");
     ram_state_init(&fx->rs, NULL, NULL);
-    uart16550_reset(&fx->machine.uart);
-    i8042_reset(&fx->machine.i8042);
-    if (!ram_add_block(&fx->rs, "pc.ram", fx->ram, FIXTURE_RAM_SIZE, &err) ||
-        !ram_register(&fx->rs, &fx->sv, &err) ||
-        !machine_register_vmstate(&fx->machine, &fx->sv, true, &err))
+    if (!fixture_init_devices(fx, &err) || !ram_add_block(&fx->rs, "pc.ram", fx->ram, FIXTURE_RAM_SIZE, &err) ||
+        !fixture_register(fx, &err))
         g_error("fixture: %s", err->message);
+    ram_block_set_fd(&fx->rs, 0, fx->ram_fd, 0);
 }
 
 void fixture_destroy(struct fixture *fx)
 {
     savevm_destroy(&fx->sv);
     ram_state_destroy(&fx->rs);
-    g_free(fx->ram);
+    fixture_ram_free(fx);
 }
+
+/* ---- seeds ---- */
 
 static int64_t fixture_clock(void *opaque)
 {
     return *(int64_t *)opaque;
+}
+
+/* MSRs the "cpu" section may carry (kvm_cpu_state_msrs[]). */
+static const uint32_t fixture_msrs[] = {
+    0x10, 0x174, 0xc0000081, 0xc0000082, 0x277, 0x4b564d01, 0x4b564d00, 0x2ff, 0x6e0,
+};
+
+/* A 64-bit vCPU in the middle of something, different for each seed. */
+static void fixture_seed_cpu(struct kvm_cpu_state *s, unsigned n, unsigned i)
+{
+    s->regs.rip = 0x100000 + n * 0x40 + i;
+    s->regs.rsp = 0x1ff000 - i * 0x1000;
+    s->regs.rax = n;
+    s->regs.rflags = 0x2 | (n & 1) << 9;
+    s->sregs.cs = (struct kvm_cpu_segment){ .limit = 0xfffff, .selector = 0x8, .type = 11,
+                                            .present = 1, .s = 1, .l = 1, .g = 1 };
+    s->sregs.tr = (struct kvm_cpu_segment){ .limit = 0x67, .type = 11, .present = 1 };
+    s->sregs.gdt = (struct kvm_cpu_dtable){ .base = 0x1000, .limit = 0x1f };
+    s->sregs.cr0 = 0x80050033;
+    s->sregs.cr3 = 0x2000;
+    s->sregs.cr4 = 0x6a0;
+    s->sregs.efer = 0xd00;
+    s->sregs.apic_base = 0xfee00000 | (i == 0 ? 0x900 : 0x800);
+    s->sregs.interrupt_bitmap[n % 4] = 1ull << (n + i);
+    s->nxcrs = (n + i) % 3;
+    for (unsigned x = 0; x < s->nxcrs; x++)
+        s->xcrs[x] = (struct kvm_cpu_reg){ x, 0x7 };
+    memset(s->xsave, 0x11 * (i + 1), 512);
+    s->xsave[512] = n; /* XSAVE header */
+    s->nmsrs = (n * 2 + i) % (G_N_ELEMENTS(fixture_msrs) + 1);
+    for (unsigned m = 0; m < s->nmsrs; m++)
+        s->msrs[m] = (struct kvm_cpu_reg){ fixture_msrs[m], 0x1000ull * (m + n) };
+    for (unsigned b = 0; b < sizeof(s->lapic); b += 16)
+        s->lapic[b] = (uint8_t)(b / 16 + n);
+    s->events.nmi_pending = n & 1;
+    s->events.sipi_vector = i ? 1 : 0;
+    s->events.flags = n % 4;
+    s->mp_state = i == 0 ? 0 : (n % 2 ? 3 : 1); /* RUNNABLE, HALTED / INIT_RECEIVED */
+    s->debugregs.dr6 = 0xffff0ff0;
+    s->debugregs.dr7 = 0x400;
+}
+
+static void fixture_seed_vm_state(struct kvm_vm_state *vs, unsigned n)
+{
+    vs->clock.clock = n * 1000000007ull;
+    for (unsigned p = 0; p < 2; p++) {
+        vs->pic[p].s.irq_base = p ? 0x70 : 0x08;
+        vs->pic[p].s.imr = (uint8_t)(0xff >> n);
+        vs->pic[p].s.irr = (uint8_t)n;
+        vs->pic[p].s.init4 = 1;
+        vs->pic[p].s.elcr_mask = p ? 0xde : 0xf8;
+    }
+    vs->ioapic.base_address = 0xfec00000;
+    vs->ioapic.id = n % 2;
+    vs->ioapic.irr = n;
+    for (unsigned i = 0; i < KVM_VM_STATE_IOAPIC_PINS; i++)
+        vs->ioapic.redirtbl[i] = 1ull << 16 | (0x20 + i + n);
+    for (unsigned c = 0; c < 3; c++) {
+        vs->pit.channels[c].count = 0x10000 - n;
+        vs->pit.channels[c].mode = (uint8_t)((n + c) % 6);
+        vs->pit.channels[c].rw_mode = 3;
+        vs->pit.channels[c].gate = c != 2;
+        vs->pit.channels[c].count_load_time = (int64_t)n * 1000;
+    }
+    vs->pit.flags = n & 1;
+}
+
+static void fixture_seed_devices(struct fixture *fx, unsigned n)
+{
+    for (unsigned i = 0; i < FIXTURE_CPUS; i++)
+        fixture_seed_cpu(&fx->cpu[i].s, n, i);
+    fixture_seed_vm_state(&fx->vm_state, n);
+    fx->machine.uart.s.scr = n;
+    fx->machine.uart.s.rx_count = n % 4;
+    fx->machine.uart.s.rx_head = n;
+    fx->machine.i8042.s.cmd_byte = 0x45 + n;
+}
+
+static void fixture_seed_commands(QEMUFile *f, unsigned n)
+{
+    static const uint8_t ping[4] = { 0, 0, 0, 1 };
+
+    if (n % 2)
+        savevm_write_command(f, MIG_CMD_OPEN_RETURN_PATH, NULL, 0);
+    if (n % 3 == 2)
+        savevm_write_command(f, MIG_CMD_PING, ping, sizeof(ping));
+}
+
+void fixture_add_xsave_ext(GByteArray *s, uint8_t fill)
+{
+    /* cpu 1's footer (u8 0x7e, be32 id) ends right before the FULL header
+     * (u8 0x04, be32 id) of the next section, "kvmclock" */
+    static const char next[] = "\x08kvmclock\0\0\0\0\0\0\0\x01";
+    static const char name[] = "cpu/xsave_ext";
+    const uint8_t *p = memmem(s->data, s->len, next, sizeof(next) - 1);
+    size_t at, len = KVM_CPU_STATE_XSAVE_MAX - KVM_CPU_STATE_XSAVE_BASE;
+    g_autofree uint8_t *sub = g_malloc0(2 + strlen(name) + 4 + len);
+
+    if (!p)
+        g_error("seed: no kvmclock section");
+    at = (size_t)(p - s->data) - 5 - 5;
+    sub[0] = VMSTATE_SUBSECTION_MARK;
+    sub[1] = strlen(name);
+    memcpy(sub + 2, name, strlen(name));
+    sub[2 + strlen(name) + 3] = 1; /* version */
+    memset(sub + 2 + strlen(name) + 4, fill, 64);
+    len += 2 + strlen(name) + 4;
+    g_byte_array_set_size(s, s->len + len);
+    memmove(s->data + at + len, s->data + at, s->len - len - at);
+    memcpy(s->data + at, sub, len);
+}
+
+/* Where "u8 0x06, be32 len, JSON" ends @s: just past the EOF byte. */
+static size_t fixture_vmdesc_offset(const GByteArray *s)
+{
+    for (size_t i = s->len - 6; i > 0; i--) {
+        const uint8_t *p = s->data + i;
+        uint32_t len = (uint32_t)p[2] << 24 | p[3] << 16 | p[4] << 8 | p[5];
+
+        if (p[0] == QEMU_VM_EOF && p[1] == QEMU_VM_VMDESCRIPTION && i + 6 + len == s->len)
+            return i + 1;
+    }
+    g_error("seed: no vmdesc trailer");
 }
 
 GByteArray *fixture_make_seed(unsigned n)
@@ -43,28 +232,31 @@ GByteArray *fixture_make_seed(unsigned n)
     int64_t now = 0;
 
     fixture_init(fx);
-    /* 4 pages per 100 ms window of a fake clock: n PART sections */
+    fixture_seed_devices(fx, n);
+    fx->rs.verify = n % 3 == 0;
+    /* 64 pages per 100 ms window of a fake clock: n PART sections, and
+     * pages sent again after being dirtied */
     qemu_file_set_clock(f, fixture_clock, &now);
-    qemu_file_set_rate_limit(f, 4 * (PAGE + 16) * 10);
-    for (unsigned i = 0; i < n * 3; i++) /* some non-zero pages */
-        memset(fx->ram + (i * 5 % (FIXTURE_RAM_SIZE / PAGE)) * PAGE + i, 0x40 + i, 100);
-    fx->machine.uart.s.scr = n;
-    fx->machine.uart.s.rx_count = n % 4;
-    fx->machine.uart.s.rx_head = n;
-    fx->machine.i8042.s.cmd_byte = 0x45 + n;
+    qemu_file_set_rate_limit(f, 64 * (PAGE + 16) * 10);
+    for (unsigned i = 0; i <= n; i++) /* some non-zero pages */
+        memset(fx->ram + (i * 37 % (FIXTURE_RAM_SIZE / PAGE)) * PAGE + i, 0x40 + i, 100);
     savevm_write_header(&fx->sv, f);
-    if (n % 2)
-        savevm_write_command(f, MIG_CMD_OPEN_RETURN_PATH, NULL, 0);
+    fixture_seed_commands(f, n);
     if (!savevm_save_setup(&fx->sv, f, &err))
         g_error("seed: %s", err->message);
     for (unsigned i = 0; i < n; i++) {
         savevm_save_iterate(&fx->sv, f, &err);
         now += 100 * 1000 * 1000;
-        ram_mark_dirty(&fx->rs, 0, i * 3 * PAGE, 1); /* sent again later */
+        ram_mark_dirty(&fx->rs, 0, i * 37 * PAGE, 1); /* sent again later */
     }
     if (!savevm_save_complete(&fx->sv, f, &err))
         g_error("seed: %s", err->message);
+    savevm_save_cleanup(&fx->sv);
     g_byte_array_append(out, qemu_file_mem_data(f)->data, qemu_file_mem_data(f)->len);
+    if (n % 3 == 1) /* without the vmdesc trailer (optional, never parsed) */
+        g_byte_array_set_size(out, fixture_vmdesc_offset(out));
+    if (n % 2)
+        fixture_add_xsave_ext(out, 0xa0 + n);
     qemu_file_close(f, NULL);
     fixture_destroy(fx);
     g_free(fx);

@@ -107,6 +107,21 @@ static void test_truncated_input(void)
     }
 }
 
+/* An empty input has no buffer at all (the fuzzer's first input): reading
+ * it is a clean error, not a copy from NULL (UBSan, fuzz build). */
+static void test_empty_input(void)
+{
+    QEMUFile *in = qemu_file_new_mem_input(NULL, 0);
+    uint8_t buf[4];
+
+    g_assert_true(qemu_file_eof(in));
+    g_assert_cmpint(qemu_file_peek_byte(in, 0), ==, -1);
+    g_assert_cmpuint(qemu_file_peek_buffer(in, buf, sizeof(buf)), ==, 0);
+    g_assert_cmpuint(qemu_file_get_be32(in), ==, 0);
+    g_assert_nonnull(strstr(qemu_file_get_error(in)->message, "ended early (after 0 bytes)"));
+    g_assert_false(qemu_file_close(in, NULL));
+}
+
 static void test_sticky_write_error(void)
 {
     int p[2];
@@ -227,6 +242,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qemu-file/mem-round-trip", test_mem_round_trip);
     g_test_add_func("/qemu-file/fd-short-reads", test_fd_short_reads);
     g_test_add_func("/qemu-file/truncated-input", test_truncated_input);
+    g_test_add_func("/qemu-file/empty-input", test_empty_input);
     g_test_add_func("/qemu-file/sticky-write-error", test_sticky_write_error);
     g_test_add_func("/qemu-file/writev-batching", test_writev_batching);
     g_test_add_func("/qemu-file/str8-too-long", test_str8_too_long);

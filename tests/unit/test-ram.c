@@ -259,10 +259,9 @@ static GByteArray *ram_stream(const uint8_t *payload, size_t len)
 #define EOS 0, 0, 0, 0, 0, 0, 0, 0x10
 #define PCRAM 6, 'p', 'c', '.', 'r', 'a', 'm'
 
-static void expect_bad(const uint8_t *payload, size_t len, const char *fragment)
+static void expect_bad_stream(GByteArray *s, const char *fragment)
 {
     struct side dst;
-    g_autoptr(GByteArray) s = ram_stream(payload, len);
     g_autoptr(GError) err = NULL;
 
     side_init(&dst);
@@ -270,6 +269,13 @@ static void expect_bad(const uint8_t *payload, size_t len, const char *fragment)
     g_test_message("want '%s', got '%s'", fragment, err->message);
     g_assert_nonnull(strstr(err->message, fragment));
     side_clear(&dst);
+}
+
+static void expect_bad(const uint8_t *payload, size_t len, const char *fragment)
+{
+    g_autoptr(GByteArray) s = ram_stream(payload, len);
+
+    expect_bad_stream(s, fragment);
 }
 
 static void test_bad_records(void)
@@ -315,9 +321,83 @@ static void test_bad_records(void)
     expect_bad(cont_first, sizeof(cont_first), "CONTINUE record without a previous block");
     expect_bad(fill, sizeof(fill), "zero page with fill byte 0x07");
     expect_bad(xbzrle, sizeof(xbzrle), "XBZRLE is not supported");
-    expect_bad(mid_page, sizeof(mid_page), "");
+    expect_bad(mid_page, sizeof(mid_page), "migration stream ended early");
     expect_bad(two_sizes, sizeof(two_sizes), "unexpected MEM_SIZE record");
-    expect_bad(no_eos, sizeof(no_eos), "");
+    expect_bad(no_eos, sizeof(no_eos), "migration stream ended early");
+}
+
+/* Offsets and lengths at their maxima, names at 255 bytes: errors naming
+ * them, nothing sized or indexed by them. */
+static void test_huge_fields(void)
+{
+    static const uint8_t block_len[] = { 0, 0, 0, 0, 0, 4, 0, 0x04, PCRAM,
+                                         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, EOS };
+    static const uint8_t block_len32[] = { 0, 0, 0, 0, 0, 4, 0, 0x04, PCRAM,
+                                           0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, EOS };
+    static const uint8_t total[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0x04, PCRAM,
+                                     0, 0, 0, 0, 0, 4, 0, 0, EOS };
+    static const uint8_t total32[] = { 0, 0, 0, 0, 0xff, 0xff, 0xf0, 0x04, EOS };
+    static const uint8_t cont_beyond[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0, 0x02, PCRAM, 0,
+                                           0, 0, 0, 0, 0xff, 0xff, 0xf0, 0x22, 0, EOS };
+    static const uint8_t cont_page_far[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0, 0x02, PCRAM, 0,
+                                             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0x28 };
+    uint8_t name255[8 + 1 + 255 + 1 + 8];
+    uint8_t mem_name255[8 + 1 + 255 + 8 + 8];
+
+    expect_bad(block_len, sizeof(block_len),
+               "block 'pc.ram' has 18446744073709551615 bytes in the stream, 262144 here");
+    expect_bad(block_len32, sizeof(block_len32), "has 4294967295 bytes in the stream");
+    expect_bad(total, sizeof(total), "of RAM, this VM 256 KiB (-m must match)");
+    expect_bad(total32, sizeof(total32), "of RAM, this VM 256 KiB (-m must match)");
+    expect_bad(cont_beyond, sizeof(cont_beyond),
+               "page offset 0xfffff000 beyond block 'pc.ram' (0x40000 bytes)");
+    expect_bad(cont_page_far, sizeof(cont_page_far),
+               "page offset 0xfffffffffffff000 beyond block 'pc.ram'");
+
+    /* a ZERO record naming a 255-byte block, after a valid MEM_SIZE */
+    {
+        static const uint8_t memsz[] = { MEMSZ };
+        g_autoptr(GByteArray) p = g_byte_array_new();
+
+        g_byte_array_append(p, memsz, sizeof(memsz));
+        memset(name255, 0, sizeof(name255));
+        name255[7] = 0x02;
+        name255[8] = 255;
+        memset(name255 + 9, 'n', 255);
+        g_byte_array_append(p, name255, sizeof(name255));
+        expect_bad(p->data, p->len, "page of unknown RAM block 'nnnn");
+
+    }
+    /* MEM_SIZE naming a 255-byte block */
+    memset(mem_name255, 0, sizeof(mem_name255));
+    mem_name255[5] = 4;
+    mem_name255[7] = 0x04;
+    mem_name255[8] = 255;
+    memset(mem_name255 + 9, 'm', 255);
+    mem_name255[9 + 255 + 5] = 4;
+    mem_name255[sizeof(mem_name255) - 1] = 0x10;
+    expect_bad(mem_name255, sizeof(mem_name255), "unknown RAM block 'mmmm");
+}
+
+/* A RAM payload cut anywhere - mid record header, mid block name, mid
+ * page, between records - is "ended early", never a partial success. */
+static void test_truncated_records(void)
+{
+    static const uint8_t ok[] = { MEMSZ, 0, 0, 0, 0, 0, 0, 0x10, 0x08, PCRAM };
+    static const uint8_t ok2[] = { 0, 0, 0, 0, 0, 0, 0x20, 0x22, 0, EOS };
+    g_autoptr(GByteArray) payload = g_byte_array_new();
+    uint8_t page[RAM_PAGE_SIZE];
+
+    memset(page, 0x77, sizeof(page));
+    g_byte_array_append(payload, ok, sizeof(ok));
+    g_byte_array_append(payload, page, sizeof(page));
+    g_byte_array_append(payload, ok2, sizeof(ok2));
+    for (size_t len = 0; len < payload->len; len += len < 64 || len > payload->len - 64 ? 1 : 509) {
+        g_autoptr(GByteArray) s = ram_stream(payload->data, payload->len);
+
+        g_byte_array_set_size(s, s->len - payload->len - 6 + len); /* no footer either */
+        expect_bad_stream(s, "migration stream ended early");
+    }
 }
 
 /* KVM's log for a slot that starts at a page that is not a multiple of 64
@@ -508,6 +588,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ram/lost-dirty-pages-detected", test_lost_dirty_pages_detected);
     g_test_add_func("/ram/mark-dirty", test_mark_dirty);
     g_test_add_func("/ram/bad-records", test_bad_records);
+    g_test_add_func("/ram/huge-fields", test_huge_fields);
+    g_test_add_func("/ram/truncated-records", test_truncated_records);
     g_test_add_func("/ram/or-dirty-bitmap", test_or_dirty_bitmap);
     g_test_add_func("/ram/cleanup-restart", test_cleanup_restart);
     g_test_add_func("/ram/prefault", test_prefault);

@@ -324,6 +324,111 @@ static void test_bad_streams(void)
     side_clear(&src);
 }
 
+/* Hand-made streams for tern-1.0 with @tail after the configuration. */
+static GByteArray *stream_with(const uint8_t *tail, size_t len)
+{
+    static const uint8_t head[] = {
+        'Q', 'E', 'V', 'M', 0, 0, 0, 3, 0x07, 0, 0, 0, 8, 't', 'e', 'r', 'n', '-', '1', '.', '0',
+    };
+    GByteArray *s = g_byte_array_new();
+
+    g_byte_array_append(s, head, sizeof(head));
+    g_byte_array_append(s, tail, len);
+    return s;
+}
+
+#define EXPECT_TAIL(dst, tail, fragment)                                                          \
+    do {                                                                                          \
+        g_autoptr(GByteArray) _s = stream_with(tail, sizeof(tail));                               \
+        expect_fail(dst, _s->data, _s->len, fragment);                                            \
+    } while (0)
+
+/* Every length and number field at 0xffffffff (0xffff for be16 ones): a
+ * clear error, nothing sized by it. */
+static void test_4g_lengths(void)
+{
+    struct side dst;
+    static const uint8_t config_len[] = {
+        'Q', 'E', 'V', 'M', 0, 0, 0, 3, 0x07, 0xff, 0xff, 0xff, 0xff, 't', 'e', 'r', 'n',
+    };
+    static const uint8_t config_256[] = { 'Q', 'E', 'V', 'M', 0, 0, 0, 3, 0x07, 0, 0, 1, 0 };
+    static const uint8_t config_255[] = { 'Q', 'E', 'V', 'M', 0, 0, 0, 3, 0x07, 0, 0, 0, 255,
+                                          't', 'e', 'r', 'n' };
+    static const uint8_t version[] = { 'Q', 'E', 'V', 'M', 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t rp_len[] = { 0x08, 0, 1, 0xff, 0xff };
+    static const uint8_t ping_len[] = { 0x08, 0, 2, 0xff, 0xff, 0, 0, 0, 1 };
+    static const uint8_t cmd[] = { 0x08, 0xff, 0xff, 0, 0 };
+    static const uint8_t vmdesc_len[] = { 0x06, 0xff, 0xff, 0xff, 0xff, '{', '}' };
+    static const uint8_t vmdesc_max[] = { 0x06, 0x01, 0x00, 0x00, 0x00, '{', '}' };
+    static const uint8_t sec_version[] = { 0x04, 0, 0, 0, 1, 3, 'd', 'e', 'v',
+                                           0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t sec_instance[] = { 0x04, 0, 0, 0, 1, 3, 'd', 'e', 'v',
+                                            0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2 };
+    static const uint8_t sec_idstr[] = { 0x04, 0, 0, 0, 1, 0xff, 'd', 'e', 'v' };
+    static const uint8_t part_id[] = { 0x02, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t footer_id[] = { 0x04, 0, 0, 0, 1, 3, 'd', 'e', 'v', 0, 0, 0, 0,
+                                         0, 0, 0, 2, 0, 0, 0, 1, 7, 0x7e, 0xff, 0xff, 0xff, 0xff };
+
+    side_init(&dst, "tern-1.0", true, &dev_vmsd);
+    expect_fail(&dst, config_len, sizeof(config_len),
+                "machine type name of 4294967295 bytes is too long");
+    expect_fail(&dst, config_256, sizeof(config_256), "name of 256 bytes is too long");
+    expect_fail(&dst, config_255, sizeof(config_255), "configuration: migration stream ended "
+                                                      "early");
+    expect_fail(&dst, version, sizeof(version), "unsupported stream version 4294967295");
+    EXPECT_TAIL(&dst, rp_len, "command 1 with invalid length 65535");
+    EXPECT_TAIL(&dst, ping_len, "command 2 with invalid length 65535");
+    EXPECT_TAIL(&dst, cmd, "unknown command 65535");
+    /* the trailer after a complete stream */
+    {
+        struct side src;
+        g_autoptr(GByteArray) s = NULL;
+
+        size_t eof;
+
+        side_init(&src, "tern-1.0", true, &dev_vmsd);
+        s = make_stream(&src);
+        eof = eof_end(s);
+        g_byte_array_set_size(s, eof);
+        g_byte_array_append(s, vmdesc_len, sizeof(vmdesc_len));
+        expect_fail(&dst, s->data, s->len, "vmdesc of 4294967295 bytes is too large");
+        g_byte_array_set_size(s, eof);
+        g_byte_array_append(s, vmdesc_max, sizeof(vmdesc_max));
+        /* 16 MiB: skipped, not allocated; the stream has 2 bytes of it */
+        expect_fail(&dst, s->data, s->len, "vmdesc: migration stream ended early");
+        side_clear(&src);
+    }
+    EXPECT_TAIL(&dst, sec_version, "section 'dev': version -1 outside the supported range 1..2");
+    EXPECT_TAIL(&dst, sec_instance, "unknown section 'dev' instance 4294967295");
+    EXPECT_TAIL(&dst, sec_idstr, "section header: migration stream ended early");
+    EXPECT_TAIL(&dst, part_id, "section id 4294967295 was never started");
+    EXPECT_TAIL(&dst, footer_id, "section 'dev': footer has section id 4294967295, expected 1");
+    side_clear(&dst);
+}
+
+/* A stream cut anywhere before its EOF byte (mid-header, mid-section,
+ * mid-record) says so; cut inside the vmdesc trailer too. */
+static void test_truncated_says_so(void)
+{
+    struct side src, dst;
+    g_autoptr(GByteArray) s = NULL;
+
+    side_init(&src, "tern-1.0", true, &dev_vmsd);
+    side_init(&dst, "tern-1.0", true, &dev_vmsd);
+    s = make_stream(&src);
+    for (size_t len = 0; len < s->len; len++) {
+        g_autoptr(GError) err = NULL;
+
+        if (len == eof_end(s))
+            continue; /* a complete stream without its trailer */
+        g_assert_false(load_stream(&dst, s->data, len, &err));
+        if (!strstr(err->message, "migration stream ended early"))
+            g_error("cut at %zu of %u: '%s'", len, s->len, err->message);
+    }
+    side_clear(&dst);
+    side_clear(&src);
+}
+
 static void test_registry_errors(void)
 {
     struct savevm sv;
@@ -362,6 +467,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/savevm/round-trip", test_round_trip);
     g_test_add_func("/savevm/bad-streams", test_bad_streams);
+    g_test_add_func("/savevm/4g-lengths", test_4g_lengths);
+    g_test_add_func("/savevm/truncated-says-so", test_truncated_says_so);
     g_test_add_func("/savevm/registry-errors", test_registry_errors);
     g_test_add_func("/savevm/dump", test_dump);
     return g_test_run();

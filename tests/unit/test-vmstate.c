@@ -388,6 +388,130 @@ static void test_hostile_values(void)
     expect_load_error(bad, sizeof(bad), "field 'vins': 4 elements exceed the capacity of 3");
 }
 
+/* A subsection may come once: repeated, its fields and post_load would be
+ * applied over and over by a stream as long as it likes. */
+static void test_subsection_repeated(void)
+{
+    g_autoptr(GByteArray) in = g_byte_array_new();
+
+    g_byte_array_append(in, golden, sizeof(golden));
+    for (unsigned i = 0; i < 3; i++)
+        g_byte_array_append(in, golden_sub, sizeof(golden_sub));
+    expect_load_error(in->data, in->len, "all: subsection 'all/sub' sent twice");
+}
+
+/* Subsections nest only as their descriptions do: "all/sub/sub" is looked
+ * up among all/sub's subsections (none), however deep the stream goes. */
+static void test_subsection_nested(void)
+{
+    g_autoptr(GByteArray) in = g_byte_array_new();
+    static const uint8_t nested[] = {
+        0x05, 11, 'a', 'l', 'l', '/', 's', 'u', 'b', '/', 's', 'u', 'b', 0, 0, 0, 1,
+    };
+
+    g_byte_array_append(in, golden, sizeof(golden));
+    g_byte_array_append(in, golden_sub, sizeof(golden_sub));
+    for (unsigned i = 0; i < 100; i++)
+        g_byte_array_append(in, nested, sizeof(nested));
+    expect_load_error(in->data, in->len, "all/sub: unknown subsection 'all/sub/sub'");
+}
+
+/* A description whose subsection lists itself: the names still bound the
+ * nesting (a child's name must extend its parent's), and repeating the
+ * subsection at one level is refused. */
+struct cyclic {
+    uint8_t v;
+};
+
+static const struct vmstate_field cyclic_fields[] = {
+    VMSTATE_FIELD(struct cyclic, v),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description cyclic_sub_vmsd;
+static const struct vmstate_description *const cyclic_subs[] = { &cyclic_sub_vmsd, NULL };
+static const struct vmstate_description cyclic_sub_vmsd = {
+    .name = "c/c", .version_id = 1, .minimum_version_id = 1, .fields = cyclic_fields,
+    .subsections = cyclic_subs,
+};
+static const struct vmstate_description cyclic_vmsd = {
+    .name = "c", .version_id = 1, .minimum_version_id = 1, .fields = cyclic_fields,
+    .subsections = cyclic_subs,
+};
+
+static void test_subsection_cycle(void)
+{
+    static const uint8_t once[] = { 1, 0x05, 3, 'c', '/', 'c', 0, 0, 0, 1, 2 };
+    g_autoptr(GByteArray) in = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+    struct cyclic d = { 0 };
+    QEMUFile *f = qemu_file_new_mem_input(once, sizeof(once));
+
+    g_assert_true(vmstate_load(f, &cyclic_vmsd, &d, 1, &err));
+    g_assert_cmpuint(d.v, ==, 2);
+    qemu_file_close(f, NULL);
+    g_byte_array_append(in, once, sizeof(once));
+    for (unsigned i = 0; i < 50; i++)
+        g_byte_array_append(in, once + 1, sizeof(once) - 1);
+    f = qemu_file_new_mem_input(in->data, in->len);
+    g_assert_false(vmstate_load(f, &cyclic_vmsd, &d, 1, &err));
+    g_assert_nonnull(strstr(err->message, "c: subsection 'c/c' sent twice"));
+    qemu_file_close(f, NULL);
+}
+
+/* Counts and versions of 0xffffffff: refused before anything is sized or
+ * read by them. */
+struct wide {
+    uint32_t n;
+    uint32_t arr[4];
+    uint32_t ns;
+    struct inner ins[2];
+};
+
+static const struct vmstate_field wide_fields[] = {
+    VMSTATE_FIELD(struct wide, n),
+    VMSTATE_VARRAY(struct wide, arr, n),
+    VMSTATE_FIELD(struct wide, ns),
+    VMSTATE_STRUCT_VARRAY(struct wide, ins, ns, inner_vmsd),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description wide_vmsd = {
+    .name = "wide", .version_id = 1, .minimum_version_id = 1, .fields = wide_fields,
+};
+
+static void expect_wide_error(const uint8_t *bytes, size_t len, const char *fragment)
+{
+    struct wide d = { 0 };
+    g_autoptr(GError) err = NULL;
+    QEMUFile *f = qemu_file_new_mem_input(bytes, len);
+
+    g_assert_false(vmstate_load(f, &wide_vmsd, &d, 1, &err));
+    if (!strstr(err->message, fragment))
+        g_error("'%s' lacks '%s'", err->message, fragment);
+    qemu_file_close(f, NULL);
+}
+
+static void test_4g_counts(void)
+{
+    static const uint8_t n_max[] = { 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t n_high[] = { 0x80, 0, 0, 0 };
+    static const uint8_t ns_max[] = { 0, 0, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t sub_version[] = {
+        0x05, 7, 'a', 'l', 'l', '/', 's', 'u', 'b', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1,
+    };
+    g_autoptr(GByteArray) in = g_byte_array_new();
+
+    expect_wide_error(n_max, sizeof(n_max),
+                      "wide: field 'arr': 4294967295 elements exceed the capacity of 4");
+    expect_wide_error(n_high, sizeof(n_high), "2147483648 elements exceed the capacity of 4");
+    expect_wide_error(ns_max, sizeof(ns_max),
+                      "wide: field 'ins': 4294967295 elements exceed the capacity of 2");
+    g_byte_array_append(in, golden, sizeof(golden));
+    g_byte_array_append(in, sub_version, sizeof(sub_version));
+    expect_load_error(in->data, in->len, "all/sub: stream version -1 is older than the minimum 1");
+}
+
 static void test_post_load_error(void)
 {
     struct all d;
@@ -483,6 +607,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vmstate/subsection", test_subsection);
     g_test_add_func("/vmstate/unknown-subsection", test_unknown_subsection);
     g_test_add_func("/vmstate/foreign-subsection", test_foreign_subsection_left);
+    g_test_add_func("/vmstate/subsection-repeated", test_subsection_repeated);
+    g_test_add_func("/vmstate/subsection-nested", test_subsection_nested);
+    g_test_add_func("/vmstate/subsection-cycle", test_subsection_cycle);
+    g_test_add_func("/vmstate/4g-counts", test_4g_counts);
     g_test_add_func("/vmstate/version-window", test_version_window);
     g_test_add_func("/vmstate/field-version", test_field_version);
     g_test_add_func("/vmstate/hostile-values", test_hostile_values);
