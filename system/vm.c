@@ -222,10 +222,18 @@ static bool vm_init_memory(struct vm *vm, const struct options *opts, GError **e
     return kvm_map_memory(&vm->kvm, &vm->mem, errp);
 }
 
+/* virtqueue_ram.mark_dirty: devices' DMA writes (VM lock held). */
+static void vm_device_mark_dirty(void *opaque, gpa_t gpa, uint64_t len)
+{
+    vm_mark_ram_dirty(opaque, gpa, len);
+}
+
 static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **errp)
 {
     struct machine_config cfg = {
         .pio = &vm->pio,
+        .mmio = &vm->mmio,
+        .ram = { &vm->mem, vm_device_mark_dirty, vm },
         .irq_set = kvm_irq_set,
         .irq_opaque = &vm->kvm,
         .ctl = { vm_ctl_reset, vm_ctl_exit, vm },

@@ -12,6 +12,7 @@
  *   0x00100000  kernel image (PVH ELF: its own p_paddr; bzImage: here)
  *   ...         initrd at the top of RAM below 4 GiB
  *   0xc0000000  end of RAM below 4 GiB when RAM > 3 GiB (PCI hole follows)
+ *   0xd0000000  virtio-mmio slots, 4 KiB each (LAYOUT_VIRTIO_MMIO_SLOTS)
  *   0xfec00000  IOAPIC (in-kernel)
  *   0xfee00000  local APIC (in-kernel)
  *   0xfeffc000  KVM identity-map page, then 3 pages of KVM's real-mode TSS
@@ -41,6 +42,19 @@
 #define LAYOUT_LOWMEM_MAX 0xc0000000ULL
 #define LAYOUT_4G 0x100000000ULL
 #define LAYOUT_IOAPIC 0xfec00000ULL
+/*
+ * virtio-mmio slot n sits at LAYOUT_VIRTIO_MMIO + n * LAYOUT_VIRTIO_MMIO_STRIDE
+ * and interrupts on ISA IRQ LAYOUT_VIRTIO_IRQ(n): 5, 9, 10, 11, which no
+ * legacy device here uses.  Legacy IRQs because Linux numbers IOAPIC pins
+ * 0-15 as their GSI when it reads the MP table (higher pins get dynamic
+ * numbers the kernel command line cannot name).  These lines are
+ * level-triggered, active high: the MP table says so (LAYOUT_LEVEL_IRQS).
+ */
+#define LAYOUT_VIRTIO_MMIO 0xd0000000ULL
+#define LAYOUT_VIRTIO_MMIO_STRIDE 0x1000ULL
+#define LAYOUT_VIRTIO_MMIO_SLOTS 4
+#define LAYOUT_VIRTIO_IRQ(n) ((n) == 0 ? 5u : 8u + (n))
+#define LAYOUT_LEVEL_IRQS ((1u << 5) | (1u << 9) | (1u << 10) | (1u << 11))
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xfeffc000ULL
 #define LAYOUT_KVM_TSS 0xfeffd000ULL

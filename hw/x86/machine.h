@@ -21,6 +21,7 @@
 #include "hw/i8042.h"
 #include "hw/machine-ctl.h"
 #include "hw/uart16550.h"
+#include "hw/virtio/virtqueue.h"
 #include "migration/savevm.h"
 #include "system/iomap.h"
 
@@ -29,6 +30,10 @@
 
 struct machine_config {
     struct iomap *pio;
+    struct iomap *mmio;
+    /* Guest RAM for devices that DMA (virtio): translation plus the dirty
+     * reporting a running migration needs for device writes. */
+    struct virtqueue_ram ram;
     void (*irq_set)(void *opaque, unsigned gsi, int level);
     void *irq_opaque;
     struct machine_ctl ctl;

@@ -10,6 +10,8 @@ enum {
     MP_SPEC_REV = 4, MP_ENTRY_PROC = 0, MP_ENTRY_BUS = 1, MP_ENTRY_IOAPIC = 2,
     MP_ENTRY_INTSRC = 3, MP_ENTRY_LINTSRC = 4, MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3,
     MP_CPU_ENABLED = 1, MP_CPU_BSP = 2, MP_APIC_VERSION = 0x14, MP_IOAPIC_VERSION = 0x11,
+    /* I/O interrupt flags: polarity bits 1:0, trigger bits 3:2 (1 high/edge, 3 low/level) */
+    MP_IRQ_CONFORMING = 0x00, MP_IRQ_LEVEL_HIGH = 0x0d,
 };
 
 
@@ -54,8 +56,11 @@ static uint8_t *mptable_entries(uint8_t *p, unsigned ncpus)
     p = mptable_entry8(p, MP_ENTRY_BUS, 0, 'I', 'S', 'A', ' ', ' ', ' ');
     p = mptable_entry8(p, MP_ENTRY_IOAPIC, ioapic_id, MP_IOAPIC_VERSION, 1, 0, 0, 0, 0);
     le32_put(p - 4, (uint32_t)LAYOUT_IOAPIC); /* address: the entry's last 4 bytes */
-    for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++)
-        p = mptable_entry8(p, MP_ENTRY_INTSRC, MP_INT, 0, 0, 0, irq, ioapic_id, irq);
+    for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++) {
+        uint8_t flags = (LAYOUT_LEVEL_IRQS >> irq) & 1 ? MP_IRQ_LEVEL_HIGH : MP_IRQ_CONFORMING;
+
+        p = mptable_entry8(p, MP_ENTRY_INTSRC, MP_INT, flags, 0, 0, irq, ioapic_id, irq);
+    }
     p = mptable_entry8(p, MP_ENTRY_LINTSRC, MP_EXTINT, 0, 0, 0, 0, 0xff, 0);
     p = mptable_entry8(p, MP_ENTRY_LINTSRC, MP_NMI, 0, 0, 0, 0, 0xff, 1);
     return p;

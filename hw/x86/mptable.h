@@ -15,7 +15,9 @@
  *   then entries: one processor (20 bytes, type 0) per vCPU with APIC id =
  *        vCPU index; bus 0 "ISA" (8, type 1); IOAPIC id ncpus at
  *        0xfec00000 (8, type 2); 16 I/O interrupts ISA IRQ n -> IOAPIC pin
- *        n (8, type 3; KVM's default GSI routing is the identity); ExtINT on
+ *        n (8, type 3; KVM's default GSI routing is the identity; flags 0,
+ *        bus default, except level/active-high 0x0d for the virtio-mmio
+ *        IRQs in LAYOUT_LEVEL_IRQS); ExtINT on
  *        LINT0 and NMI on LINT1 (8 each, type 4).
  * Both checksums make their structure's bytes sum to zero.
  */

@@ -41,6 +41,8 @@ static void check_table(unsigned ncpus)
             break;
         case 3:
             g_assert_cmpuint(p[5], ==, p[7]); /* ISA irq n -> pin n */
+            /* virtio-mmio lines level/active high, the rest bus default */
+            g_assert_cmpuint(le16_get(p + 2), ==, (LAYOUT_LEVEL_IRQS >> p[5]) & 1 ? 0x0d : 0);
             intsrc++;
             p += 8;
             break;

@@ -1,0 +1,189 @@
+#include "hw/virtio/virtio-mmio.h"
+
+#include "util/container.h"
+
+static void virtio_mmio_update_irq(void *transport, struct virtio_dev *vdev)
+{
+    struct virtio_mmio *t = transport;
+    int level = vdev->s.isr != 0;
+
+    t->level = level;
+    irq_line_set(&t->irq, level);
+}
+
+void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *opaque,
+                      const struct virtqueue_ram *ram, uint64_t base, struct irq_line irq)
+{
+    virtio_init(&t->vdev, ops, opaque, ram);
+    t->vdev.update_irq = virtio_mmio_update_irq;
+    t->vdev.transport = t;
+    t->irq = irq;
+    t->base = base;
+    t->level = 0;
+    virtio_reset(&t->vdev);
+}
+
+void virtio_mmio_reset(struct virtio_mmio *t) { virtio_reset(&t->vdev); }
+
+char *virtio_mmio_cmdline(const struct virtio_mmio *t)
+{
+    return g_strdup_printf("virtio_mmio.device=4K@0x%" G_GINT64_MODIFIER "x:%u", t->base,
+                           t->irq.gsi);
+}
+
+static uint64_t virtio_mmio_config_read(struct virtio_mmio *t, uint64_t offset, unsigned size)
+{
+    const struct virtio_device_ops *ops = t->vdev.ops;
+
+    if (!ops->config_read || offset >= ops->config_size || size > ops->config_size - offset)
+        return 0;
+    return ops->config_read(t->vdev.opaque, (uint32_t)offset, size);
+}
+
+static void virtio_mmio_config_write(struct virtio_mmio *t, uint64_t offset, uint64_t value,
+                                     unsigned size)
+{
+    const struct virtio_device_ops *ops = t->vdev.ops;
+
+    if (!ops->config_write || offset >= ops->config_size || size > ops->config_size - offset)
+        return;
+    ops->config_write(t->vdev.opaque, (uint32_t)offset, value, size);
+}
+
+static uint32_t virtio_mmio_queue_read(struct virtio_mmio *t, uint64_t offset)
+{
+    struct virtqueue *vq = virtio_selected_queue(&t->vdev);
+
+    if (!vq)
+        return 0; /* QueueNumMax 0: the queue does not exist */
+    switch (offset) {
+    case VIRTIO_MMIO_QUEUE_NUM_MAX: return vq->num_max;
+    case VIRTIO_MMIO_QUEUE_READY: return vq->s->ready;
+    default: return 0;
+    }
+}
+
+uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct virtio_mmio *t = opaque;
+    struct virtio_dev *vdev = &t->vdev;
+
+    if (offset >= VIRTIO_MMIO_CONFIG)
+        return virtio_mmio_config_read(t, offset - VIRTIO_MMIO_CONFIG, size);
+    if (size != 4)
+        return 0;
+    switch (offset) {
+    case VIRTIO_MMIO_MAGIC_VALUE: return VIRTIO_MMIO_MAGIC;
+    case VIRTIO_MMIO_VERSION_REG: return VIRTIO_MMIO_VERSION;
+    case VIRTIO_MMIO_DEVICE_ID: return vdev->ops->device_id;
+    case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
+    case VIRTIO_MMIO_DEVICE_FEATURES: return virtio_device_features(vdev);
+    case VIRTIO_MMIO_QUEUE_NUM_MAX:
+    case VIRTIO_MMIO_QUEUE_READY: return virtio_mmio_queue_read(t, offset);
+    case VIRTIO_MMIO_INTERRUPT_STATUS: return vdev->s.isr;
+    case VIRTIO_MMIO_STATUS: return vdev->s.status;
+    case VIRTIO_MMIO_SHM_LEN_LOW:
+    case VIRTIO_MMIO_SHM_LEN_HIGH:
+    case VIRTIO_MMIO_SHM_BASE_LOW:
+    case VIRTIO_MMIO_SHM_BASE_HIGH: return 0xffffffff; /* no shared memory regions */
+    case VIRTIO_MMIO_CONFIG_GENERATION: return vdev->s.config_generation;
+    default: return 0; /* write-only or reserved */
+    }
+}
+
+static void virtio_mmio_set_addr(uint64_t *addr, bool high, uint32_t value)
+{
+    if (high)
+        *addr = (*addr & 0xffffffffULL) | (uint64_t)value << 32;
+    else
+        *addr = (*addr & ~0xffffffffULL) | value;
+}
+
+/* QueueNum and the three addresses: only while the queue is not ready. */
+static void virtio_mmio_queue_write(struct virtio_mmio *t, uint64_t offset, uint32_t value)
+{
+    struct virtqueue *vq = virtio_selected_queue(&t->vdev);
+    struct virtqueue_state *s;
+
+    if (!vq || vq->s->ready)
+        return;
+    s = vq->s;
+    switch (offset) {
+    case VIRTIO_MMIO_QUEUE_NUM: s->num = value > 0xffff ? 0 : value; break; /* checked at ready */
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+        virtio_mmio_set_addr(&s->desc, offset == VIRTIO_MMIO_QUEUE_DESC_HIGH, value);
+        break;
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+        virtio_mmio_set_addr(&s->avail, offset == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, value);
+        break;
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+        virtio_mmio_set_addr(&s->used, offset == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, value);
+        break;
+    }
+}
+
+void virtio_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    struct virtio_mmio *t = opaque;
+    struct virtio_dev *vdev = &t->vdev;
+    uint32_t v = (uint32_t)value;
+
+    if (offset >= VIRTIO_MMIO_CONFIG) {
+        virtio_mmio_config_write(t, offset - VIRTIO_MMIO_CONFIG, value, size);
+        return;
+    }
+    if (size != 4)
+        return;
+    switch (offset) {
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL: vdev->s.device_features_sel = v; break;
+    case VIRTIO_MMIO_DRIVER_FEATURES: virtio_set_driver_features(vdev, v); break;
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL: vdev->s.driver_features_sel = v; break;
+    case VIRTIO_MMIO_QUEUE_SEL: vdev->s.queue_sel = v; break;
+    case VIRTIO_MMIO_QUEUE_READY: virtio_queue_set_ready(vdev, v & 1); break;
+    case VIRTIO_MMIO_QUEUE_NOTIFY: virtio_queue_notify(vdev, v & 0xffff); break;
+    case VIRTIO_MMIO_INTERRUPT_ACK: virtio_ack_interrupt(vdev, (uint8_t)v); break;
+    case VIRTIO_MMIO_STATUS: virtio_set_status(vdev, (uint8_t)v); break;
+    case VIRTIO_MMIO_QUEUE_NUM:
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: virtio_mmio_queue_write(t, offset, v); break;
+    default: break; /* read-only or reserved */
+    }
+}
+
+const struct iomap_ops virtio_mmio_ops = {
+    .read = virtio_mmio_read,
+    .write = virtio_mmio_write,
+};
+
+static bool virtio_mmio_post_load(void *opaque, int version_id, GError **errp)
+{
+    struct virtio_mmio *t = container_of(opaque, struct virtio_mmio, vdev.s);
+
+    (void)version_id;
+    return virtio_post_load(&t->vdev, errp); /* re-drives the line */
+}
+
+static const struct vmstate_field virtio_mmio_fields[] = {
+    {.name = "virtio",
+     .kind = VMS_STRUCT,
+     .offset = 0,
+     .size = sizeof(struct virtio_state),
+     .num = 1,
+     .vmsd = &virtio_vmstate},
+    VMSTATE_END_OF_LIST(),
+};
+
+const struct vmstate_description virtio_mmio_vmstate = {
+    .name = "virtio-mmio",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = virtio_mmio_fields,
+    .post_load = virtio_mmio_post_load,
+};
