@@ -22,7 +22,6 @@ import select
 import socket
 import threading
 
-from ternlib import wait_until
 
 MODES = ("pass", "hold", "drop")
 
@@ -35,8 +34,6 @@ class Relay:
         self.lsock.listen(1)
         self.lock = threading.Condition()
         self.mode = {"up": "pass", "down": "pass"}
-        self.forwarded = {"up": 0, "down": 0}
-        self.eof = {"up": False, "down": False}
         self.rules = []  # [pattern, replacement, done]
         self.socks = []
         self.cut_done = False
@@ -59,14 +56,6 @@ class Relay:
     def rewritten(self):
         with self.lock:
             return all(r[2] for r in self.rules)
-
-    def bytes(self, direction):
-        with self.lock:
-            return self.forwarded[direction]
-
-    def wait_bytes(self, direction, n, timeout=60):
-        wait_until(lambda: self.bytes(direction) >= n, timeout,
-                   f"{n} bytes forwarded {direction}")
 
     def cut(self):
         with self.lock:
@@ -166,25 +155,22 @@ class Relay:
             return False
         with self.lock:
             mode = self.mode[direction]
-        if mode == "pass":
+        if mode != "pass":
+            return True
+        try:
+            b.sendall(out)
+        except OSError:
+            # @b's end is gone: @a's writes fail from now on, as they
+            # would without the relay, while the other direction still
+            # delivers what @b sent before it went.
             try:
-                b.sendall(out)
+                a.shutdown(socket.SHUT_RD)
             except OSError:
-                # @b's end is gone: @a's writes fail from now on, as they
-                # would without the relay, while the other direction still
-                # delivers what @b sent before it went.
-                try:
-                    a.shutdown(socket.SHUT_RD)
-                except OSError:
-                    pass
-                return False
-        with self.lock:
-            self.forwarded[direction] += len(out)
+                pass
+            return False
         return True
 
     def _end(self, direction, b):
-        with self.lock:
-            self.eof[direction] = True
         try:
             b.shutdown(socket.SHUT_WR)
         except OSError:

@@ -415,24 +415,31 @@ static void test_destination_refuses(void)
     g_rmdir(tmp);
 }
 
+/* Wait for @want, running the destination's loop meanwhile. */
+static void wait_status(struct end *src, struct end *dst, enum migration_status want)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    while (migration_get_status(&src->ms) != want) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_mutex_lock(&dst->lock);
+        g_main_context_iteration(dst->ctx, FALSE);
+        g_mutex_unlock(&dst->lock);
+        g_usleep(1000);
+    }
+}
+
 /* migrate_cancel while pre-copy crawls at 1 MiB/s. */
 static void test_cancel(void)
 {
     g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
-    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
     struct end src, dst;
 
     end_init(&src, PAGES, 1);
     end_init(&dst, PAGES, 0);
     src.ms.params.max_bandwidth = 1 << 20;
     start_pair(&src, &dst, tmp);
-    while (migration_get_status(&src.ms) != MIGRATION_STATUS_ACTIVE) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_mutex_lock(&dst.lock);
-        g_main_context_iteration(dst.ctx, FALSE);
-        g_mutex_unlock(&dst.lock);
-        g_usleep(1000);
-    }
+    wait_status(&src, &dst, MIGRATION_STATUS_ACTIVE);
     g_mutex_lock(&src.lock);
     migration_cancel(&src.ms);
     g_mutex_unlock(&src.lock);
@@ -528,20 +535,6 @@ static void test_parameters(void)
     g_assert_true(migration_set_capability(&e.ms, "return-path", false, &err));
     g_assert_false(e.ms.caps[MIGRATION_CAP_RETURN_PATH]);
     end_clear(&e);
-}
-
-/* Wait for @want, running the destination's loop meanwhile. */
-static void wait_status(struct end *src, struct end *dst, enum migration_status want)
-{
-    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
-
-    while (migration_get_status(&src->ms) != want) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_mutex_lock(&dst->lock);
-        g_main_context_iteration(dst->ctx, FALSE);
-        g_mutex_unlock(&dst->lock);
-        g_usleep(1000);
-    }
 }
 
 /* pause-before-switchover: the source stops the guest and waits in
