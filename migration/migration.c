@@ -410,13 +410,18 @@ static bool migration_stop(struct migration *ms, GError **errp)
 {
     bool pause = ms->caps[MIGRATION_CAP_PAUSE_BEFORE_SWITCHOVER];
 
-    if (!migration_set_state(ms, MIGRATION_STATUS_ACTIVE,
-                             pause ? MIGRATION_STATUS_PRE_SWITCHOVER : MIGRATION_STATUS_DEVICE))
+    if (migration_get_status(ms) != MIGRATION_STATUS_ACTIVE)
         return migration_cancelled(errp);
+    /* Stopped first, then announced (QEMU's order): whoever sees
+     * pre-switchover or device sees a stopped guest.  A cancel meanwhile
+     * wins the state, and the guest resumes. */
     ms->stats.stop_us = migration_now_us();
     ms->vm_stopped = ms->vm->stop(ms->vm_opaque, errp);
     if (!ms->vm_stopped)
         return false;
+    if (!migration_set_state(ms, MIGRATION_STATUS_ACTIVE,
+                             pause ? MIGRATION_STATUS_PRE_SWITCHOVER : MIGRATION_STATUS_DEVICE))
+        return migration_cancelled(errp);
     while (migration_get_status(ms) == MIGRATION_STATUS_PRE_SWITCHOVER)
         g_cond_wait(&ms->wake, ms->lock);
     return migration_get_status(ms) == MIGRATION_STATUS_DEVICE || migration_cancelled(errp);
