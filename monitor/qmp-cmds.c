@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/block-cmds.h"
 #include "monitor/hmp.h"
 #include "monitor/migration-cmds.h"
 #include "monitor/qmp.h"
@@ -439,6 +440,14 @@ static const struct mon_arg args_migrate_continue[] = {
     { "state", MON_ARG_STR },
     { NULL },
 };
+static const struct mon_arg args_x_block_inject_error[] = {
+    { "device", MON_ARG_STR },
+    { "op", MON_ARG_STR },
+    { "errno", MON_ARG_INT },
+    { "offset", MON_ARG_INT, .optional = true },
+    { "bytes", MON_ARG_INT, .optional = true },
+    { NULL },
+};
 static const struct mon_arg args_fdname[] = {
     { "fdname", MON_ARG_STR },
     { NULL },
@@ -499,6 +508,12 @@ const struct mon_cmd qmp_commands[] = {
       "close a file descriptor previously passed via SCM rights" },
     { "pmemsave", "pmemsave", args_pmemsave, qmp_pmemsave, NULL, "addr size file",
       "save to disk physical memory dump starting at 'addr' of size 'size'" },
+    { "query-block", "info block", NULL, qmp_query_block, hmp_info_block, NULL,
+      "show the block devices" },
+    { "x-block-inject-error", "x_block_inject_error", args_x_block_inject_error,
+      qmp_x_block_inject_error, NULL, "device op errno [offset] [bytes]",
+      "(tests) fail a disk's requests of kind op (read|write|flush|discard|write-zeroes|all) "
+      "with errno; 0 removes the rule" },
     { NULL, "cpu", args_cpu, hmp_cpu, NULL, "index", "set the default CPU" },
     { NULL, "help|?", args_help, hmp_help, NULL, "[cmd]", "show the help" },
     { NULL, NULL },

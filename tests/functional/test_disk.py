@@ -209,3 +209,28 @@ def test_disk_shared_storage_migration(env):
     check_image(img, blocks, "image on the destination")
     check_equal(sq.command("query-status")["status"], "postmigrate", "source")
 
+
+def test_disk_io_error_injected(env):
+    """A host I/O error in the middle of the run (x-block-inject-error, as a
+    failing disk would) reaches the guest as a virtio I/O error status; the
+    VM stays up.  query-block / info block describe the disk."""
+    env.require_kvm()
+    img = make_image(env, "disk.img", 256 << 10)
+    t, q = start_blk(env, "vm", img, 64, drive_opts=",id=disk0")
+    blk = q.command("query-block")
+    check_equal(len(blk), 1, f"query-block: {blk}")
+    check(blk[0]["device"] == "disk0" and blk[0]["inserted"]["file"] == img and
+          blk[0]["inserted"]["ro"] is False and blk[0]["write-locked"] is True,
+          f"query-block: {blk}")
+    info = q.command("human-monitor-command", **{"command-line": "info block"})
+    check(info.startswith(f"disk0: {img} (raw)"), f"info block: {info!r}")
+    t.wait_serial("R1 ", timeout=120)
+    q.command("x-block-inject-error", device="disk0", op="write", errno=5,
+              offset=32 * BLOCK, bytes=BLOCK)
+    t.wait_serial("BLK-IOERR type 1 status 1 block 32", timeout=120)
+    check_equal(q.command("query-status")["status"], "running", "VM after the I/O error")
+    check_equal(t.proc.poll(), None, "Tern still running")
+    err = q.cmd("x-block-inject-error", device="nope", op="write", errno=5)
+    check("not found" in err.get("error", {}).get("desc", ""), f"reply: {err}")
+    err = q.cmd("x-block-inject-error", device="disk0", op="sideways", errno=5)
+    check("Invalid op" in err.get("error", {}).get("desc", ""), f"reply: {err}")

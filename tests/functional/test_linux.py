@@ -102,3 +102,63 @@ def test_linux_migrate_memtest(env):
     rounds_on_dst = dst.serial().count("memtest: round")
     check(rounds_on_dst > 0 and at_switch < int(m.group(1)),
           f"no rounds ran on the destination ({at_switch} on the source)")
+
+
+def linux_disk_migration(env, blk):
+    """Linux writes 2 MiB of random bytes to /dev/vda 8 times (the
+    'disk' case of tests/linux/init) and is live-migrated after the first
+    round: with @blk the disk is copied (block migration, each side has its
+    own image), else both sides open one image (shared storage).  On the
+    destination the guest reads the disk back and gets its own checksum,
+    and so does the host from the destination's image."""
+    import hashlib
+    import time as _time
+
+    from ternlib import Qmp
+    env.require_kvm()
+    kit = linux_kit(env)
+    with open(os.path.join(kit, "cmdline.txt")) as f:
+        cmdline = f.read().strip() + " tern.test=disk"
+    images = [env.path("src.img"), env.path("dst.img") if blk else env.path("src.img")]
+    for img in set(images):
+        with open(img, "wb") as f:
+            f.truncate(16 << 20)
+    sock = env.path("mig.sock")
+    common = ["-m", "256M", "-no-reboot", "-kernel", os.path.join(kit, "vmlinux"),
+              "-initrd", os.path.join(kit, "initramfs.cpio"), "-append", cmdline]
+    dst = env.start(common + ["-drive", f"file={images[1]},if=virtio,cache=writeback",
+                              "-incoming", f"unix:{sock}",
+                              "-qmp", f"unix:{env.path('dst.qmp')},server,nowait"], name="dst")
+    src = env.start(common + ["-drive", f"file={images[0]},if=virtio",
+                              "-qmp", f"unix:{env.path('src.qmp')},server,nowait"], name="src")
+    sq = Qmp(env.path("src.qmp"))
+    sq.command("migrate-set-capabilities",
+               capabilities=[{"capability": "events", "state": True},
+                             {"capability": "x-verify-ram", "state": True}])
+    src.wait_serial("TERN-DISK-ROUND 1", 900)
+    sq.command("migrate", uri=f"unix:{sock}", blk=blk)
+    deadline = _time.monotonic() + 300
+    while True:
+        e = sq.wait_event("MIGRATION", timeout=max(1, deadline - _time.monotonic()))
+        if e["data"]["status"] in ("completed", "failed", "cancelled"):
+            break
+    info = sq.command("query-migrate")
+    check_equal(e["data"]["status"], "completed", f"migration: {info}")
+    if blk:
+        check(info.get("disk", {}).get("total", 0) == 16 << 20, f"disk progress: {info}")
+    dst.wait_serial("TERN-LINUX-REBOOT", 600)
+    check_equal(dst.wait_exit(120), 0, "destination exit after reboot -f with -no-reboot")
+    out = src.serial() + dst.serial()
+    check("TERN-LINUX-FAIL" not in out, f"guest failure:\n{out[-2000:]}")
+    want = re.search(r"TERN-DISK-SUM (\w+)", src.serial()).group(1)
+    got = re.search(r"TERN-DISK-READBACK (\w+)", dst.serial())
+    check(got and got.group(1) == want, f"read back on the destination: {got and got.group(1)} "
+          f"!= written {want}")
+    check("TERN-DISK-ROUND 8" in dst.serial(), "rounds after the migration ran on the destination")
+    with open(images[1], "rb") as f:
+        check_equal(hashlib.sha256(f.read(2 << 20)).hexdigest(), want,
+                    "sha256 of the destination's image")
+
+
+def test_linux_disk_shared_storage_migration(env):
+    linux_disk_migration(env, blk=False)
