@@ -93,8 +93,9 @@ void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops
                       const struct virtqueue_ram *ram, uint64_t base, struct irq_line irq);
 /* System reset. */
 void virtio_mmio_reset(struct virtio_mmio *t);
-/* "virtio_mmio.device=4K@0x...:IRQ" for the kernel command line (g_free). */
-char *virtio_mmio_cmdline(const struct virtio_mmio *t);
+/* "virtio_mmio.device=4K@0x...:IRQ" for the kernel command line (g_free):
+ * how Linux finds a transport at @base on line @gsi. */
+char *virtio_mmio_cmdline(uint64_t base, unsigned gsi);
 
 uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned size);
 void virtio_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size);
