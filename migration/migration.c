@@ -335,6 +335,11 @@ static void migration_publish(struct migration *ms, struct migration_meter *m, u
 
     ms->stats.transferred = qemu_file_transferred(ms->f);
     ms->stats.remaining = pending;
+    if (ms->bm && ms->bm->enabled) {
+        /* savevm_pending() just asked the disks too: RAM is the rest */
+        block_mig_publish(ms->bm);
+        ms->stats.remaining -= MIN(pending, ms->bm->stats.remaining);
+    }
     ms->stats.expected_downtime_ms =
         ms->stats.bandwidth ? (int64_t)(pending * 1000 / ms->stats.bandwidth)
                             : ms->params.downtime_limit;
@@ -539,6 +544,8 @@ static void migration_finish(struct migration *ms, bool ok, const GError *err)
     if (ok && ms->committed && migration_set_state(ms, s, MIGRATION_STATUS_COMPLETED)) {
         ms->stats.downtime_ms = (now - ms->stats.stop_us) / US_PER_MS;
         ms->stats.remaining = 0;
+        if (ms->bm && ms->bm->enabled)
+            block_mig_publish(ms->bm);
         ms->vm->completed(ms->vm_opaque);
         return;
     }
@@ -600,7 +607,31 @@ static gpointer migration_thread(gpointer opaque)
     return NULL;
 }
 
+/* blk / inc / the "block" capability: can the disks be copied? */
+static bool migration_check_block(struct migration *ms, bool blk, bool inc, GError **errp)
+{
+    if (inc) {
+        error_setg(errp, "Tern does not implement incremental block migration ('inc', -i: "
+                         "copying only what differs from a shared base image); use 'blk' "
+                         "(-b) to copy the whole disks");
+        return false;
+    }
+    if ((blk || ms->caps[MIGRATION_CAP_BLOCK]) && (!ms->bm || !block_mig_disk_count(ms->bm))) {
+        error_setg(errp, "Block migration was requested (%s) but this VM has no writable disk "
+                         "to copy",
+                   blk ? "'blk'" : "capability 'block'");
+        return false;
+    }
+    return true;
+}
+
 bool migration_start(struct migration *ms, const char *uri, GError **errp)
+{
+    return migration_start_block(ms, uri, false, false, errp);
+}
+
+bool migration_start_block(struct migration *ms, const char *uri, bool blk, bool inc,
+                           GError **errp)
 {
     struct mig_uri u;
 
@@ -608,7 +639,7 @@ bool migration_start(struct migration *ms, const char *uri, GError **errp)
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
-    if (!mig_uri_parse(uri, &u, errp))
+    if (!migration_check_block(ms, blk, inc, errp) || !mig_uri_parse(uri, &u, errp))
         return false;
     /* fd:NAME: take the descriptor now, on the monitor's thread (QEMU
      * consumes it too); the thread then uses it as fd:N. */
@@ -634,6 +665,8 @@ bool migration_start(struct migration *ms, const char *uri, GError **errp)
     eventfd_read(ms->cancel_fd, &(eventfd_t){ 0 }); /* an old cancel's signal */
     if (ms->rs)
         ms->rs->verify = ms->caps[MIGRATION_CAP_X_VERIFY_RAM];
+    if (ms->bm)
+        block_mig_set_enabled(ms->bm, blk || ms->caps[MIGRATION_CAP_BLOCK]);
     ms->stats.start_us = migration_now_us();
     ms->rp_shut_seen = ms->rp_closed = false;
     ms->vm_stopped = ms->thread_done = ms->committed = false;
@@ -698,6 +731,14 @@ JsonObject *migration_query(struct migration *ms)
         json_object_set_int_member(o, "downtime", st->downtime_ms);
     json_object_set_int_member(o, "setup-time", st->setup_ms);
     json_object_set_object_member(o, "ram", migration_query_ram(ms));
+    if (ms->bm && ms->bm->enabled) {
+        JsonObject *d = json_object_new();
+
+        json_object_set_int_member(d, "transferred", ms->bm->stats.transferred);
+        json_object_set_int_member(d, "remaining", ms->bm->stats.remaining);
+        json_object_set_int_member(d, "total", ms->bm->stats.total);
+        json_object_set_object_member(o, "disk", d);
+    }
     return o;
 }
 
@@ -786,7 +827,7 @@ static const struct {
     { "postcopy-ram", -1 },
     { "x-colo", -1 },
     { "release-ram", -1 },
-    { "block", -1 },
+    { "block", MIGRATION_CAP_BLOCK },
     { "return-path", MIGRATION_CAP_RETURN_PATH },
     { "pause-before-switchover", MIGRATION_CAP_PAUSE_BEFORE_SWITCHOVER },
     { "multifd", -1 },

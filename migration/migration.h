@@ -56,6 +56,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "migration/block.h"
 #include "migration/channel.h"
 #include "migration/ram.h"
 #include "migration/savevm.h"
@@ -104,6 +105,7 @@ enum migration_cap {
     MIGRATION_CAP_RETURN_PATH,
     MIGRATION_CAP_PAUSE_BEFORE_SWITCHOVER,
     MIGRATION_CAP_X_VERIFY_RAM, /* Tern: send "ram-verify" (ram.h) */
+    MIGRATION_CAP_BLOCK,        /* copy the disks (block.h), as migrate -b */
     MIGRATION_CAP__MAX,
 };
 
@@ -131,7 +133,7 @@ struct migration_stats {
     int64_t downtime_ms;
     int64_t expected_downtime_ms;
     uint64_t transferred; /* bytes on the stream */
-    uint64_t remaining;   /* RAM bytes still to send */
+    uint64_t remaining;   /* RAM bytes still to send (disks: block_mig stats) */
     double mbps;
     uint64_t bandwidth;   /* bytes per second, measured */
     uint64_t dirty_pages_rate;
@@ -143,6 +145,11 @@ struct migration {
     GMutex *lock; /* the VM lock */
     struct savevm *sv;
     struct ram_state *rs;
+    /* The VM's disks for block migration, or NULL (no writable disk
+     * support); set by the VM glue after migration_init().  Its stats are
+     * published under the VM lock; query-migrate shows them as "disk"
+     * while a migration that copies the disks runs and after it. */
+    struct block_mig *bm;
     const struct migration_vm_ops *vm;
     void *vm_opaque;
     mig_fd_lookup_fn fd_lookup;
@@ -183,6 +190,12 @@ void migration_destroy(struct migration *ms);
 
 /* "migrate URI": start the thread.  Refused while one is active. */
 bool migration_start(struct migration *ms, const char *uri, GError **errp);
+/* The same with QMP migrate's "blk" and "inc" (HMP -b, -i): @blk copies
+ * the disks in this migration, as the "block" capability does for every
+ * migration; either needs ms->bm with at least one disk.  @inc (QEMU's
+ * incremental copy over a shared base image) is refused. */
+bool migration_start_block(struct migration *ms, const char *uri, bool blk, bool inc,
+                           GError **errp);
 /* "migrate_cancel": no-op unless active. */
 void migration_cancel(struct migration *ms);
 /* "migrate-continue STATE": leave pre-switchover.  Lock held. */

@@ -487,15 +487,23 @@ static void qemu_file_window_update(QEMUFile *f, int64_t now)
     }
 }
 
-bool qemu_file_may_send(QEMUFile *f)
+uint64_t qemu_file_window_left(QEMUFile *f)
 {
+    uint64_t allowed;
+
     if (f->error)
-        return false;
+        return 0;
     if (!f->rate_limit)
-        return true;
+        return UINT64_MAX;
     qemu_file_window_update(f, f->clock(f->clock_opaque));
     /* At least something per window, however small the limit. */
-    return f->window_bytes < MAX(f->rate_limit / 10, 1);
+    allowed = MAX(f->rate_limit / 10, 1);
+    return f->window_bytes < allowed ? allowed - f->window_bytes : 0;
+}
+
+bool qemu_file_may_send(QEMUFile *f)
+{
+    return qemu_file_window_left(f) > 0;
 }
 
 int64_t qemu_file_window_wait_ns(QEMUFile *f)

@@ -109,6 +109,10 @@ void qemu_file_set_clock(QEMUFile *f, qemu_file_clock_fn clock, void *opaque);
 void qemu_file_set_cancel_fd(QEMUFile *f, int cancel_fd);
 /* May the sender queue more in the current 100 ms window? */
 bool qemu_file_may_send(QEMUFile *f);
+/* Bytes the current window still takes: 0 after an error, UINT64_MAX
+ * without a limit.  For senders that reserve room for data still being
+ * read (block migration's reads in flight). */
+uint64_t qemu_file_window_left(QEMUFile *f);
 /* Nanoseconds until the current window ends (0 if unlimited). */
 int64_t qemu_file_window_wait_ns(QEMUFile *f);
 

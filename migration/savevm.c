@@ -136,6 +136,9 @@ bool savevm_save_setup(struct savevm *sv, QEMUFile *f, GError **errp)
     {
         if (!e->ops)
             continue;
+        e->save_active = !e->ops->is_active || e->ops->is_active(e->opaque);
+        if (!e->save_active)
+            continue;
         savevm_section_header(f, QEMU_VM_SECTION_START, e);
         e->save_setup_called = true;
         if (e->ops->save_setup && !e->ops->save_setup(f, e->opaque, errp)) {
@@ -156,7 +159,7 @@ int savevm_save_iterate(struct savevm *sv, QEMUFile *f, GError **errp)
     {
         int r;
 
-        if (!e->ops || !e->ops->save_live_iterate)
+        if (!e->ops || !e->save_active || !e->ops->save_live_iterate)
             continue;
         savevm_section_header(f, QEMU_VM_SECTION_PART, e);
         r = e->ops->save_live_iterate(f, e->opaque, errp);
@@ -178,7 +181,7 @@ uint64_t savevm_pending(struct savevm *sv, uint64_t threshold)
 
     SAVEVM_FOREACH(sv, e)
     {
-        if (e->ops && e->ops->state_pending)
+        if (e->ops && e->save_active && e->ops->state_pending)
             sum += e->ops->state_pending(e->opaque, threshold);
     }
     return sum;
@@ -190,7 +193,8 @@ bool savevm_first_pass_done(struct savevm *sv)
 
     SAVEVM_FOREACH(sv, e)
     {
-        if (e->ops && e->ops->first_pass_done && !e->ops->first_pass_done(e->opaque))
+        if (e->ops && e->save_active && e->ops->first_pass_done &&
+            !e->ops->first_pass_done(e->opaque))
             return false;
     }
     return true;
@@ -234,7 +238,7 @@ bool savevm_save_complete_live(struct savevm *sv, QEMUFile *f, GError **errp)
 
     SAVEVM_FOREACH(sv, e)
     {
-        if (!e->ops)
+        if (!e->ops || !e->save_active)
             continue;
         savevm_section_header(f, QEMU_VM_SECTION_END, e);
         if (e->ops->save_live_complete && !e->ops->save_live_complete(f, e->opaque, errp)) {
@@ -285,7 +289,7 @@ void savevm_save_cleanup(struct savevm *sv)
     {
         if (e->save_setup_called && e->ops->save_cleanup)
             e->ops->save_cleanup(e->opaque);
-        e->save_setup_called = false;
+        e->save_setup_called = e->save_active = false;
     }
 }
 
@@ -535,19 +539,29 @@ static bool savevm_skip_vmdesc(QEMUFile *f, GError **errp)
 /* At EOF: every section this VM expects has arrived.  A section the
  * source lacks (another -smp, a device missing there) would leave that
  * device in its reset state under a running guest.  Sections whose
- * description has needed() are optional, as the sender may skip them. */
+ * description has needed() are optional, as the sender may skip them;
+ * so are iterative handlers marked optional.  Then every handler that
+ * was started finishes its work (load_complete). */
 static bool savevm_load_complete(struct savevm *sv, GError **errp)
 {
     struct savevm_entry *e;
 
     SAVEVM_FOREACH(sv, e)
     {
-        if (e->ops ? e->started : e->loaded || e->vmsd->needed)
+        if (e->ops ? e->started || e->ops->optional : e->loaded || e->vmsd->needed)
             continue;
         error_setg(errp, "the stream has no section '%s' instance %u (the source has no "
                          "such device: the machine configurations differ)",
                    e->idstr, e->instance_id);
         return false;
+    }
+    SAVEVM_FOREACH(sv, e)
+    {
+        if (e->ops && e->started && e->ops->load_complete &&
+            !e->ops->load_complete(e->opaque, errp)) {
+            g_prefix_error(errp, "section '%s': ", e->idstr);
+            return false;
+        }
     }
     return true;
 }

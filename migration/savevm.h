@@ -83,8 +83,21 @@ enum {
  *                       the handler's START section is loaded
  *   load_state          incoming loader thread: payload of a START, PART
  *                       or END section written at @version_id
+ *   load_complete       incoming loader thread, at EOF: once for every
+ *                       handler whose START section was loaded, before the
+ *                       load counts as good; false (with errp) fails it
+ *                       (block: wait for the writes in flight, flush)
  *   load_cleanup        incoming loader thread: after EOF or a failure,
  *                       once for every handler whose load_setup ran
+ *   is_active           migration thread, VM lock held, before save_setup
+ *                       (NULL: always): false leaves the handler out of
+ *                       this migration -- no START/PART/END section, none
+ *                       of the save callbacks, no pending bytes (QEMU's
+ *                       is_active; block migration is only on when asked)
+ *
+ * @optional: the loader accepts a stream without this handler's section
+ * (its source did not ask for it); otherwise a missing START is an error,
+ * as for a device.
  */
 struct savevm_live_ops {
     bool (*save_setup)(QEMUFile *f, void *opaque, GError **errp);
@@ -95,7 +108,10 @@ struct savevm_live_ops {
     void (*save_cleanup)(void *opaque);
     bool (*load_setup)(void *opaque, GError **errp);
     bool (*load_state)(QEMUFile *f, void *opaque, int version_id, GError **errp);
+    bool (*load_complete)(void *opaque, GError **errp);
     void (*load_cleanup)(void *opaque);
+    bool (*is_active)(void *opaque);
+    bool optional;
 };
 
 struct savevm_entry {
@@ -107,7 +123,10 @@ struct savevm_entry {
     const struct vmstate_description *vmsd; /* device, or NULL */
     const struct savevm_live_ops *ops;      /* iterative handler, or NULL */
     void *opaque;
-    bool save_setup_called; /* writer: save_cleanup is owed */
+    /* writer: in this migration (is_active said yes); save_cleanup is
+     * owed once save_setup was called */
+    bool save_active;
+    bool save_setup_called;
     /* loader state */
     uint32_t stream_section_id;
     int stream_version;  /* version of the START section, for PART/END */

@@ -19,12 +19,6 @@
 
 static bool migrate_check_args(JsonObject *args, GError **errp)
 {
-    if (json_object_get_boolean_member_with_default(args, "blk", false) ||
-        json_object_get_boolean_member_with_default(args, "inc", false)) {
-        error_setg(errp, "Tern does not implement block migration yet "
-                         "(disks are treated as shared storage)");
-        return false;
-    }
     if (json_object_get_boolean_member_with_default(args, "resume", false)) {
         error_setg(errp, "Tern has no postcopy migration to resume");
         return false;
@@ -39,9 +33,12 @@ bool qmp_migrate(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret, GError *
         error_setg(errp, "Guest is waiting for an incoming migration");
         return false;
     }
+    /* blk/inc (HMP -b/-i): migration_start_block() checks them. */
     return migrate_check_args(args, errp) &&
-           migration_start(&ctx->vm->migration, json_object_get_string_member(args, "uri"),
-                           errp);
+           migration_start_block(&ctx->vm->migration, json_object_get_string_member(args, "uri"),
+                                 json_object_get_boolean_member_with_default(args, "blk", false),
+                                 json_object_get_boolean_member_with_default(args, "inc", false),
+                                 errp);
 }
 
 static void hmp_size(GString *out, const char *label, uint64_t bytes)
@@ -169,6 +166,13 @@ void hmp_info_migrate(struct mon_ctx *ctx, JsonNode *ret, GString *out)
         hmp_int_line(out, ram, "page-size", "page size", " kbytes", 1024);
         hmp_int_line(out, ram, "pages-per-second", "pages-per-second", "", 1);
         hmp_int_line(out, ram, "dirty-pages-rate", "dirty pages rate", " pages", 1);
+    }
+    if (json_object_has_member(o, "disk")) { /* QEMU 7.2's lines */
+        JsonObject *disk = json_object_get_object_member(o, "disk");
+
+        hmp_int_line(out, disk, "transferred", "transferred disk", " kbytes", 1024);
+        hmp_int_line(out, disk, "remaining", "remaining disk", " kbytes", 1024);
+        hmp_int_line(out, disk, "total", "total disk", " kbytes", 1024);
     }
     if (json_object_has_member(o, "error-desc"))
         g_string_append_printf(out, "error description: %s\n",

@@ -4,8 +4,10 @@
  * savevm and a RAM block in plain memory, migrating over real UNIX
  * sockets, exec and files.  Covers the state machine and its events, the
  * return-path acknowledgement, pages written during pre-copy, failure and
- * cancel (the source resumes), a destination that refuses the stream, and
- * parameter/capability validation.
+ * cancel (the source resumes), a destination that refuses the stream,
+ * parameter/capability validation, and block migration (blk, the "block"
+ * capability, inc refused, a disk rewritten during pre-copy, query-migrate's
+ * "disk").
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -15,6 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "block/block.h"
+#include "migration/block.h"
 #include "migration/channel.h"
 #include "migration/incoming.h"
 #include "migration/migration.h"
@@ -36,6 +40,10 @@ struct end {
     bool done, load_ok;
     char *load_error;
     GPtrArray *events; /* "MIGRATION:active", "MIGRATION_PASS", ... */
+    /* block migration (end_add_disk) */
+    struct block_mig bm;
+    struct block_backend *bb;
+    char *img;
 };
 
 static void end_event(void *opaque, const char *name, JsonObject *data)
@@ -116,11 +124,41 @@ static void end_init(struct end *e, size_t pages, uint8_t fill_seed)
     e->in.exit_on_error = false;
 }
 
+/* A disk image of @size bytes in @dir (pattern from @seed, 0: zeroes),
+ * copied by block migration as "virtio0". */
+static void end_add_disk(struct end *e, const char *dir, const char *name, uint64_t size,
+                         uint8_t seed)
+{
+    g_autofree uint8_t *data = g_malloc0(size);
+    struct block_options o = { 0 };
+    g_autoptr(GError) err = NULL;
+
+    for (uint64_t i = 0; seed && i < size; i += 512)
+        memset(data + i, (uint8_t)(seed + i / 512), i / 512 % 5 ? 512 : 0);
+    e->img = g_build_filename(dir, name, NULL);
+    g_assert_true(g_file_set_contents(e->img, (const char *)data, size, NULL));
+    o.file = e->img;
+    g_mutex_lock(&e->lock);
+    e->bb = block_open(e->ctx, &o, &err);
+    g_assert_no_error(err);
+    block_mig_init(&e->bm, &e->lock);
+    g_assert_true(block_mig_add_disk(&e->bm, "virtio0", e->bb, &err));
+    g_assert_true(block_mig_register(&e->bm, &e->sv, &err));
+    e->ms.bm = &e->bm;
+    g_mutex_unlock(&e->lock);
+}
+
 static void end_clear(struct end *e)
 {
     g_mutex_lock(&e->lock);
     migration_destroy(&e->ms);
     incoming_destroy(&e->in);
+    if (e->bb) {
+        block_mig_destroy(&e->bm);
+        block_close(e->bb);
+        g_unlink(e->img);
+        g_free(e->img);
+    }
     g_mutex_unlock(&e->lock);
     savevm_destroy(&e->sv);
     ram_state_destroy(&e->rs);
@@ -155,6 +193,11 @@ static void run_until_done(struct end *src, struct end *dst, bool want_dst)
         if (src_done && (!want_dst || dst->done))
             break;
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        /* the source's block completions (a main loop's work) */
+        g_mutex_lock(&src->lock);
+        while (g_main_context_iteration(src->ctx, FALSE))
+            ;
+        g_mutex_unlock(&src->lock);
         if (dst) {
             g_mutex_lock(&dst->lock);
             while (g_main_context_iteration(dst->ctx, FALSE))
@@ -185,6 +228,169 @@ static void start_pair(struct end *src, struct end *dst, const char *tmp)
     g_mutex_lock(&src->lock);
     g_assert_true(migration_start(&src->ms, uri, &err));
     g_mutex_unlock(&src->lock);
+}
+
+static void disk_write_done(void *opaque, int ret)
+{
+    *(int *)opaque = ret;
+}
+
+/* What virtio-blk does for a guest write: block_pwritev under the lock
+ * (drained here, so its chunk is marked when this returns). */
+static void end_disk_write(struct end *e, uint64_t off, uint8_t v)
+{
+    uint8_t buf[512];
+    struct iovec iov = { buf, sizeof(buf) };
+    int ret = 1;
+
+    memset(buf, v, sizeof(buf));
+    g_mutex_lock(&e->lock);
+    block_pwritev(e->bb, off, &iov, 1, disk_write_done, &ret);
+    block_drain(e->bb);
+    g_mutex_unlock(&e->lock);
+    g_assert_cmpint(ret, ==, 0);
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    g_autofree char *da = NULL, *db = NULL;
+    gsize la, lb;
+
+    g_assert_true(g_file_get_contents(a, &da, &la, NULL));
+    g_assert_true(g_file_get_contents(b, &db, &lb, NULL));
+    g_assert_cmpuint(la, ==, lb);
+    g_assert_true(memcmp(da, db, la) == 0);
+}
+
+#define DISK_SIZE (5 * BLOCK_MIG_CHUNK_SIZE + 3 * 512)
+
+/* blk=true (migrate -b) over a UNIX socket with the disk written during
+ * pre-copy: the destination's image ends equal; query-migrate has "disk".
+ * With @use_cap the "block" capability asks instead of blk. */
+static void block_migration(bool use_cap)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autofree char *path = sock_path(tmp, "mig.sock");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JsonObject) q = NULL;
+    struct end src, dst;
+    unsigned writes = 0;
+
+    end_init(&src, 256, 1);
+    end_init(&dst, 256, 0);
+    end_add_disk(&src, tmp, "src.img", DISK_SIZE, 3);
+    end_add_disk(&dst, tmp, "dst.img", DISK_SIZE, 0);
+    src.ms.params.max_bandwidth = 16 << 20; /* about half a second */
+    g_mutex_lock(&dst.lock);
+    g_assert_true(incoming_start(&dst.in, uri, &err));
+    g_mutex_unlock(&dst.lock);
+    g_mutex_lock(&src.lock);
+    if (use_cap)
+        g_assert_true(migration_set_capability(&src.ms, "block", true, &err));
+    g_assert_true(migration_start_block(&src.ms, uri, !use_cap, false, &err));
+    g_assert_no_error(err);
+    g_mutex_unlock(&src.lock);
+    for (;;) {
+        bool running;
+
+        g_mutex_lock(&src.lock);
+        running = migration_get_status(&src.ms) == MIGRATION_STATUS_SETUP ||
+                  migration_get_status(&src.ms) == MIGRATION_STATUS_ACTIVE;
+        while (g_main_context_iteration(src.ctx, FALSE))
+            ;
+        g_mutex_unlock(&src.lock);
+        if (!running)
+            break;
+        if (writes < 40)
+            end_disk_write(&src, g_random_int_range(0, DISK_SIZE / 512) * 512ull, writes++);
+        g_mutex_lock(&dst.lock);
+        while (g_main_context_iteration(dst.ctx, FALSE))
+            ;
+        g_mutex_unlock(&dst.lock);
+        g_usleep(1000);
+    }
+    run_until_done(&src, &dst, true);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_true(dst.done && dst.load_ok);
+    g_assert_cmpuint(writes, >, 5);
+    assert_same_file(src.img, dst.img);
+    g_mutex_lock(&src.lock);
+    q = migration_query(&src.ms);
+    g_assert_null(block_get_dirty_bitmap(src.bb)); /* cleanup switched it off */
+    g_mutex_unlock(&src.lock);
+    {
+        JsonObject *disk = json_object_get_object_member(q, "disk");
+
+        g_assert_nonnull(disk);
+        g_assert_cmpint(json_object_get_int_member(disk, "total"), ==, DISK_SIZE);
+        g_assert_cmpint(json_object_get_int_member(disk, "remaining"), ==, 0);
+        g_assert_cmpint(json_object_get_int_member(disk, "transferred"), >=, DISK_SIZE);
+    }
+    end_clear(&src);
+    end_clear(&dst);
+    g_rmdir(tmp);
+}
+
+static void test_block_migration(void)
+{
+    block_migration(false);
+}
+
+static void test_block_capability(void)
+{
+    block_migration(true);
+}
+
+/* Without blk or the capability the disks are not sent (shared storage),
+ * and a destination with a disk accepts that; inc, and blk without a
+ * writable disk, are refused before anything starts. */
+static void test_block_refusals(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("tern-mig-XXXXXX", NULL);
+    g_autofree char *path = sock_path(tmp, "mig.sock");
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JsonObject) q = NULL;
+    struct end src, dst, bare;
+    g_autofree char *before = NULL, *after = NULL;
+    gsize len;
+
+    end_init(&bare, 16, 1);
+    g_mutex_lock(&bare.lock);
+    g_assert_false(migration_start_block(&bare.ms, uri, true, false, &err));
+    g_assert_nonnull(strstr(err->message, "Block migration was requested ('blk') but this VM "
+                                          "has no writable disk"));
+    g_clear_error(&err);
+    g_assert_true(migration_set_capability(&bare.ms, "block", true, &err));
+    g_assert_false(migration_start(&bare.ms, uri, &err));
+    g_assert_nonnull(strstr(err->message, "(capability 'block') but this VM has no writable"));
+    g_clear_error(&err);
+    g_assert_false(migration_start_block(&bare.ms, uri, false, true, &err));
+    g_assert_nonnull(strstr(err->message, "incremental block migration ('inc'"));
+    g_clear_error(&err);
+    g_assert_cmpint(migration_get_status(&bare.ms), ==, MIGRATION_STATUS_NONE);
+    g_mutex_unlock(&bare.lock);
+    end_clear(&bare);
+
+    end_init(&src, 256, 1);
+    end_init(&dst, 256, 0);
+    end_add_disk(&src, tmp, "src.img", DISK_SIZE, 3);
+    end_add_disk(&dst, tmp, "dst.img", DISK_SIZE, 0);
+    g_assert_true(g_file_get_contents(dst.img, &before, &len, NULL));
+    start_pair(&src, &dst, tmp); /* no blk */
+    run_until_done(&src, &dst, true);
+    g_assert_cmpint(migration_get_status(&src.ms), ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_true(dst.done && dst.load_ok);
+    g_assert_true(g_file_get_contents(dst.img, &after, &len, NULL));
+    g_assert_true(memcmp(before, after, len) == 0);
+    g_mutex_lock(&src.lock);
+    q = migration_query(&src.ms);
+    g_mutex_unlock(&src.lock);
+    g_assert_false(json_object_has_member(q, "disk"));
+    end_clear(&src);
+    end_clear(&dst);
+    g_rmdir(tmp);
 }
 
 static void test_uri_parse(void)
@@ -744,6 +950,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* as tern does: a closed peer is an error */
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration/uri-parse", test_uri_parse);
+    g_test_add_func("/migration/block", test_block_migration);
+    g_test_add_func("/migration/block-capability", test_block_capability);
+    g_test_add_func("/migration/block-refusals", test_block_refusals);
     g_test_add_func("/migration/unix-round-trip", test_unix_round_trip);
     g_test_add_func("/migration/exec-and-file", test_exec_and_file);
     g_test_add_func("/migration/connect-failures", test_connect_failures);

@@ -219,7 +219,11 @@ static void test_rate_limit(void)
     fake_now = 1000000000;
     qemu_file_set_clock(out, fake_clock, NULL);
     qemu_file_set_rate_limit(out, 10000); /* 1000 bytes per 100 ms window */
-    g_assert_cmpuint(fill_window(out), ==, 1000);
+    g_assert_cmpuint(qemu_file_window_left(out), ==, 1000);
+    qemu_file_put_be32(out, 0);
+    g_assert_cmpuint(qemu_file_window_left(out), ==, 996);
+    g_assert_cmpuint(fill_window(out), ==, 996);
+    g_assert_cmpuint(qemu_file_window_left(out), ==, 0);
     g_assert_cmpint(qemu_file_window_wait_ns(out), ==, 100000000);
     fake_now += 40000000;
     g_assert_false(qemu_file_may_send(out));
@@ -231,6 +235,7 @@ static void test_rate_limit(void)
     g_assert_cmpuint(fill_window(out), ==, 1000); /* unused windows do not accumulate */
     qemu_file_set_rate_limit(out, 0);
     g_assert_true(qemu_file_may_send(out));
+    g_assert_cmpuint(qemu_file_window_left(out), ==, UINT64_MAX);
     g_assert_cmpint(qemu_file_window_wait_ns(out), ==, 0);
     g_assert_cmpuint(qemu_file_transferred(out), ==, 3000);
     g_assert_true(qemu_file_close(out, NULL));

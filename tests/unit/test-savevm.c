@@ -32,6 +32,9 @@ struct counter {
     uint32_t total, sent;
     GArray *received;
     int setups, cleanups;
+    bool active;        /* is_active's answer (the optional handler) */
+    bool fail_complete; /* load_complete fails */
+    int completes;
 };
 
 static bool ctr_save_setup(QEMUFile *f, void *opaque, GError **errp)
@@ -124,10 +127,43 @@ static const struct savevm_live_ops ctr_ops = {
     .load_cleanup = ctr_load_cleanup,
 };
 
+static bool ctr_is_active(void *opaque)
+{
+    return ((struct counter *)opaque)->active;
+}
+
+static bool ctr_load_complete(void *opaque, GError **errp)
+{
+    struct counter *c = opaque;
+
+    c->completes++;
+    if (c->fail_complete) {
+        g_set_error(errp, g_quark_from_static_string("t"), 0, "the writes did not reach the disk");
+        return false;
+    }
+    return true;
+}
+
+/* The same handler, but switched on per migration and optional on the
+ * loader (as "block" is). */
+static const struct savevm_live_ops ctr_optional_ops = {
+    .save_setup = ctr_save_setup,
+    .save_live_iterate = ctr_iterate,
+    .state_pending = ctr_pending,
+    .save_live_complete = ctr_complete,
+    .load_setup = ctr_load_setup,
+    .load_state = ctr_load_state,
+    .load_complete = ctr_load_complete,
+    .load_cleanup = ctr_load_cleanup,
+    .is_active = ctr_is_active,
+    .optional = true,
+};
+
 struct side {
     struct savevm sv;
     struct dev a, b;
     struct counter ctr;
+    uint64_t extra_pending; /* pending bytes of other handlers */
 };
 
 static void side_init(struct side *s, const char *machine, bool with_b,
@@ -165,7 +201,7 @@ static GByteArray *make_stream(struct side *src)
     savevm_write_header(&src->sv, f);
     savevm_write_command(f, MIG_CMD_OPEN_RETURN_PATH, NULL, 0);
     g_assert_true(savevm_save_setup(&src->sv, f, &err));
-    g_assert_cmpuint(savevm_pending(&src->sv, 0), ==, 40);
+    g_assert_cmpuint(savevm_pending(&src->sv, 0), ==, 40 + src->extra_pending);
     while ((r = savevm_save_iterate(&src->sv, f, &err)) == 0)
         ;
     g_assert_cmpint(r, ==, 1);
@@ -449,6 +485,77 @@ static void test_registry_errors(void)
     savevm_destroy(&sv);
 }
 
+/* A handler whose is_active() says no sends nothing; a loader accepts a
+ * stream with or without an optional handler's section, and runs
+ * load_complete for a started one. */
+static void test_optional_handler(void)
+{
+    for (int active = 0; active < 2; active++) {
+        struct side src, dst;
+        struct counter opt_src = { .total = 5, .active = active };
+        struct counter opt_dst = { 0 };
+        g_autoptr(GByteArray) s = NULL;
+        g_autoptr(GError) err = NULL;
+
+        opt_src.received = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        opt_dst.received = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        side_init(&src, "tern-1.0", true, &dev_vmsd);
+        side_init(&dst, "tern-1.0", true, &dev_vmsd);
+        g_assert_true(savevm_register_live(&src.sv, "opt", 0, 4, 4, &ctr_optional_ops, &opt_src,
+                                           &err));
+        g_assert_true(savevm_register_live(&dst.sv, "opt", 0, 4, 4, &ctr_optional_ops, &opt_dst,
+                                           &err));
+        /* inactive: its pending bytes are not counted, and its START
+         * never appears */
+        src.extra_pending = active ? 20 : 0;
+        s = make_stream(&src);
+        g_assert_cmpint(memmem(s->data, s->len, "\x03opt", 4) != NULL, ==, active);
+        g_assert_true(load_stream(&dst, s->data, s->len, &err));
+        g_assert_no_error(err);
+        g_assert_cmpint(opt_dst.setups, ==, active);
+        g_assert_cmpint(opt_dst.completes, ==, active);
+        g_assert_cmpuint(opt_dst.received->len, ==, active ? 5 : 0);
+        if (active) {
+            /* a failing load_complete fails the load, naming the section */
+            opt_dst.fail_complete = true;
+            g_assert_false(load_stream(&dst, s->data, s->len, &err));
+            g_assert_nonnull(strstr(err->message, "section 'opt': the writes did not"));
+            g_assert_cmpint(opt_dst.cleanups, ==, 2);
+        }
+        side_clear(&src);
+        side_clear(&dst);
+        g_array_free(opt_src.received, TRUE);
+        g_array_free(opt_dst.received, TRUE);
+    }
+}
+
+/* A non-optional handler stays mandatory on the loader. */
+static void test_mandatory_handler_missing(void)
+{
+    struct side src, dst;
+    struct counter opt_src = { .total = 5 }, other = { 0 };
+    static const struct savevm_live_ops mandatory = {
+        .save_setup = ctr_save_setup,
+        .save_live_iterate = ctr_iterate,
+        .load_setup = ctr_load_setup,
+        .load_state = ctr_load_state,
+        .is_active = ctr_is_active,
+    };
+    g_autoptr(GByteArray) s = NULL;
+    g_autoptr(GError) err = NULL;
+
+    other.received = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    side_init(&src, "tern-1.0", true, &dev_vmsd);
+    side_init(&dst, "tern-1.0", true, &dev_vmsd);
+    g_assert_true(savevm_register_live(&src.sv, "opt", 0, 4, 4, &mandatory, &opt_src, &err));
+    g_assert_true(savevm_register_live(&dst.sv, "opt", 0, 4, 4, &mandatory, &other, &err));
+    s = make_stream(&src);
+    expect_fail(&dst, s->data, s->len, "the stream has no section 'opt' instance 0");
+    side_clear(&src);
+    side_clear(&dst);
+    g_array_free(other.received, TRUE);
+}
+
 static void test_dump(void)
 {
     struct side s;
@@ -471,5 +578,7 @@ int main(int argc, char **argv)
     g_test_add_func("/savevm/truncated-says-so", test_truncated_says_so);
     g_test_add_func("/savevm/registry-errors", test_registry_errors);
     g_test_add_func("/savevm/dump", test_dump);
+    g_test_add_func("/savevm/optional-handler", test_optional_handler);
+    g_test_add_func("/savevm/mandatory-handler-missing", test_mandatory_handler_missing);
     return g_test_run();
 }
