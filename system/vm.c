@@ -324,9 +324,20 @@ static void vm_ram_sync_stop(void *opaque)
 
 /* Every migration section, in load order: RAM, vCPUs (with their LAPICs,
  * before the IOAPIC and PICs that may deliver to them), the VM's in-kernel
- * devices, then the machine's. */
+ * devices, then the machine's; the disks' "block" section first (only sent
+ * when the migration asks for block migration). */
 static bool vm_register_sections(struct vm *vm, GError **errp)
 {
+    for (unsigned i = 0; i < vm->ndisks; i++) {
+        if (!block_is_readonly(vm->disks[i]) &&
+            !block_mig_add_disk(&vm->blockmig, vm->disk_ids[i], vm->disks[i], errp))
+            return false;
+    }
+    /* "block" before "ram", QEMU's order: both share each rate-limit
+     * window, and the disks are the larger part to send. */
+    if (!block_mig_register(&vm->blockmig, &vm->savevm, errp))
+        return false;
+    vm->migration.bm = &vm->blockmig;
     if (!ram_add_block(&vm->ram, "pc.ram", vm->mem.base, vm->mem.size, errp))
         return false;
     if (vm->mem.shared) /* untouched RAM is a hole: zero without a read */
@@ -367,6 +378,7 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     main_loop_init(&vm->loop);
     g_queue_init(&vm->events_pending);
     vm_migration_init(vm, opts);
+    block_mig_init(&vm->blockmig, &vm->loop.lock);
     iomap_init(&vm->pio, "port I/O");
     iomap_init(&vm->mmio, "MMIO");
 
@@ -413,6 +425,7 @@ void vm_free(struct vm *vm)
         }
     }
     chardev_free(vm->serial);
+    block_mig_destroy(&vm->blockmig);
     vm_close_disks(vm);
     iomap_destroy(&vm->pio);
     iomap_destroy(&vm->mmio);

@@ -39,6 +39,7 @@
 #include "chardev/chardev.h"
 #include "hw/x86/boot.h"
 #include "hw/x86/machine.h"
+#include "migration/block.h"
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/ram.h"
@@ -67,6 +68,7 @@ struct vm {
     struct block_backend *disks[DRIVES_MAX];
     char *disk_ids[DRIVES_MAX];
     unsigned ndisks;
+    struct block_mig blockmig; /* the "block" section: writable disks for migrate -b */
     struct boot_image boot;
     struct boot_entry entry;
     struct savevm savevm; /* every section a migration carries */

@@ -8,6 +8,7 @@ image (check_image): every block holds the pattern of one round (zeros:
 round 0), and along the disk the rounds never increase except for one
 drop of exactly 1 -- a lost, duplicated or torn write breaks it.
 """
+import hashlib
 import os
 import re
 import struct
@@ -234,3 +235,130 @@ def test_disk_io_error_injected(env):
     check("not found" in err.get("error", {}).get("desc", ""), f"reply: {err}")
     err = q.cmd("x-block-inject-error", device="disk0", op="sideways", errno=5)
     check("Invalid op" in err.get("error", {}).get("desc", ""), f"reply: {err}")
+
+
+def block_migrate(env, uri_dst, uri_src, blocks=64, size=None, hmp=False, bandwidth=None):
+    """blk-pattern writing its disk while migrate -b copies it to the
+    destination's own (empty) image; returns (src, sq, dst, dq, images)."""
+    size = size or blocks * BLOCK
+    src_img, dst_img = make_image(env, "src.img", size), make_image(env, "dst.img", size)
+    if size > blocks * BLOCK:  # bytes past the guest's blocks: only migration moves them
+        tail = os.urandom(4 * BLOCK)
+        env.tail_digest = hashlib.sha256(tail).hexdigest()
+        with open(src_img, "r+b") as f:
+            f.seek(size - 4 * BLOCK)
+            f.write(tail)
+    src, sq = start_blk(env, "src", src_img, blocks)
+    dst, dq = start_blk(env, "dst", dst_img, blocks, incoming=uri_dst)
+    src.wait_serial("R2 ", timeout=120)
+    if bandwidth:
+        sq.command("migrate-set-parameters", **{"max-bandwidth": bandwidth})
+    if hmp:
+        out = sq.command("human-monitor-command", **{"command-line": f"migrate -b {uri_src}"})
+        check("Error" not in out, f"HMP migrate -b: {out!r}")
+    else:
+        sq.command("migrate", uri=uri_src, blk=True)
+    return src, sq, dst, dq, (src_img, dst_img)
+
+
+def check_block_migrated(env, src, sq, dst, dq, images, blocks):
+    """After completion: the destination's image is the source's byte for
+    byte and satisfies the invariant; the guest writes on over there."""
+    tm.wait_status(sq, "completed")
+    info = sq.command("query-migrate")
+    disk = info.get("disk", {})
+    check(disk.get("total") == os.path.getsize(images[0]) and disk.get("remaining") == 0 and
+          disk.get("transferred", 0) > 0, f"query-migrate disk: {info}")
+    wait_until(lambda: dq.command("query-status")["status"] == "paused", 60,
+               "the destination to load (-S)")
+    with open(images[0], "rb") as a, open(images[1], "rb") as b:
+        src_bytes, dst_bytes = a.read(), b.read()
+    if src_bytes != dst_bytes:
+        bad = next(i for i in range(0, len(src_bytes), BLOCK)
+                   if src_bytes[i:i + BLOCK] != dst_bytes[i:i + BLOCK])
+        raise TestFailure(f"destination image differs from the source's at block {bad // BLOCK}")
+    rounds = check_image(images[1], blocks, "destination image at the switch-over")
+    dq.command("cont")
+    dst.wait_serial(f"R{max(rounds) + 2} ", timeout=120)
+    check("BLK-" not in dst.serial().replace("BLK-READY", ""),
+          f"destination guest: {dst.serial()[-300:]!r}")
+    dq.command("stop")
+    check_image(images[1], blocks, "destination image after more rounds")
+    return info
+
+
+def test_disk_block_migration_unix(env):
+    env.require_kvm()
+    sock = env.path("mig.sock")
+    src, sq, dst, dq, images = block_migrate(env, f"unix:{sock}", f"unix:{sock}")
+    check_block_migrated(env, src, sq, dst, dq, images, 64)
+
+
+def test_disk_block_migration_tcp_hmp(env):
+    """HMP migrate -b over TCP; info migrate shows the disk lines.  The
+    image is 3 MiB and a bit (a short last chunk), random bytes at its end
+    past the 64 blocks the guest writes."""
+    env.require_kvm()
+    port = tm.free_port()
+    size = (3 << 20) + 8 * BLOCK
+    src, sq, dst, dq, images = block_migrate(env, f"tcp:127.0.0.1:{port}",
+                                             f"tcp:127.0.0.1:{port}", size=size, hmp=True)
+    check_block_migrated(env, src, sq, dst, dq, images, 64)
+    out = sq.command("human-monitor-command", **{"command-line": "info migrate"})
+    for line in ("transferred disk:", "remaining disk: 0 kbytes",
+                 f"total disk: {size >> 10} kbytes"):
+        check(line in out, f"info migrate lacks {line!r}:\n{out}")
+
+
+def test_disk_block_capability_needs_disk(env):
+    """migrate -b without a writable disk: refused, the guest runs on."""
+    env.require_kvm()
+    img = make_image(env, "ro.img", 64 << 10)
+    t, q = start_blk(env, "vm", img, 16, drive_opts=",readonly=on")
+    r = q.cmd("migrate", uri=f"unix:{env.path('x.sock')}", blk=True)
+    check("error" in r, f"reply: {r}")
+    check_equal(q.command("query-status")["status"], "running", "VM")
+
+
+def block_migration_interrupted(env, interrupt, want):
+    """A -b migration of a 32 MiB image at 4 MiB/s, interrupted during the
+    bulk pass: the source ends in @want, runs on, its image keeps the
+    invariant and the random bytes the guest never writes; a follow-up -b
+    migration to a fresh destination completes."""
+    env.require_kvm()
+    size, blocks = 32 << 20, 64
+    sock = env.path("mig.sock")
+    src, sq, dst, dq, images = block_migrate(env, f"unix:{sock}", f"unix:{sock}",
+                                             blocks=blocks, size=size, bandwidth=4 << 20)
+    wait_until(lambda: (lambda d: d.get("transferred", 0) > 0 and d.get("remaining", 0) > 0)(
+        sq.command("query-migrate").get("disk", {})), 60, "the bulk pass to be under way")
+    interrupt(sq, dst)
+    tm.wait_status(sq, want)
+    wait_until(lambda: sq.command("query-status")["status"] == "running", 30,
+               "the source to run again")
+    r = rounds_done(src)
+    src.wait_serial(f"R{r + 2} ", timeout=120)
+    sq.command("stop")
+    check_image(images[0], blocks, "source image after the failed migration")
+    with open(images[0], "rb") as f:
+        f.seek(size - 4 * BLOCK)
+        tail = f.read()
+    check_equal(hashlib.sha256(tail).hexdigest(), env.tail_digest, "the image's untouched tail")
+    sq.command("cont")
+    # Follow-up: a fresh destination, full speed.
+    dst.kill()
+    sq.command("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+    img2 = make_image(env, "dst2.img", size)
+    sock2 = env.path("mig2.sock")
+    dst2, dq2 = start_blk(env, "dst2", img2, blocks, incoming=f"unix:{sock2}")
+    sq.events.clear()
+    sq.command("migrate", uri=f"unix:{sock2}", blk=True)
+    check_block_migrated(env, src, sq, dst2, dq2, (images[0], img2), blocks)
+
+
+def test_disk_block_migration_cancel_in_bulk(env):
+    block_migration_interrupted(env, lambda sq, dst: sq.command("migrate_cancel"), "cancelled")
+
+
+def test_disk_block_migration_destination_killed(env):
+    block_migration_interrupted(env, lambda sq, dst: dst.kill(), "failed")
