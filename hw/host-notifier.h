@@ -49,8 +49,7 @@ struct host_notifiers {
 
 static inline struct host_notifier *host_notifier_add(const struct host_notifiers *hn,
                                                       uint64_t addr, unsigned len, uint64_t data,
-                                                      void (*fn)(void *fn_opaque),
-                                                      void *fn_opaque)
+                                                      void (*fn)(void *fn_opaque), void *fn_opaque)
 {
     return hn->ops ? hn->ops->add(hn->opaque, addr, len, data, fn, fn_opaque) : NULL;
 }

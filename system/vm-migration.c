@@ -35,6 +35,9 @@ static bool vm_mig_stop(void *opaque, GError **errp)
         cpus_pause(&vm->cpus);
         vm_emit_event(vm, "STOP", NULL);
     }
+    /* Doorbells the guest rang before it stopped reach their devices
+     * before any device is saved (accel/kvm-notify.h). */
+    kvm_notify_flush(&vm->notify);
     return true;
 }
 

@@ -340,6 +340,8 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     ok = ok && boot_image_load(&vm->boot, opts->kernel, opts->initrd, opts->append, opts->smp,
                                errp);
     ok = ok && kvm_init(&vm->kvm, NULL, opts->smp, errp);
+    if (ok)
+        kvm_notify_init(&vm->notify, &vm->kvm, vm->loop.ctx);
     ok = ok && vm_init_memory(vm, opts, errp);
     ok = ok && boot_install(&vm->boot, &vm->mem, &vm->entry, errp);
     ok = ok && vm_init_devices(vm, opts, errp);
@@ -378,6 +380,7 @@ void vm_free(struct vm *vm)
     iomap_destroy(&vm->pio);
     iomap_destroy(&vm->mmio);
     memory_destroy(&vm->mem);
+    kvm_notify_destroy(&vm->notify);
     kvm_destroy(&vm->kvm);
     boot_image_clear(&vm->boot);
     savevm_destroy(&vm->savevm);
@@ -405,6 +408,7 @@ bool vm_pause(struct vm *vm, GError **errp)
     if (!runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp))
         return false;
     cpus_pause(&vm->cpus);
+    kvm_notify_flush(&vm->notify);
     vm_emit_event(vm, "STOP", NULL);
     return true;
 }
@@ -448,6 +452,7 @@ bool vm_incoming_finish(struct vm *vm, GError **errp)
         error_setg(errp, "no incoming migration (state '%s')", runstate_name(vm->runstate));
         return false;
     }
+    kvm_notify_kick_all(&vm->notify);
     if (vm->start_paused)
         return runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp);
     return vm_resume(vm, errp);

@@ -57,11 +57,11 @@ void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops
     t->irq = irq;
     t->base = base;
     t->level = 0;
-    t->notifiers = (struct host_notifiers){ 0 };
+    t->notifiers = (struct host_notifiers){0};
     t->notifier_refused = 0;
     for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++) {
         t->queue_notifier[i] = NULL;
-        t->kick[i] = (struct virtio_mmio_kick){ t, i };
+        t->kick[i] = (struct virtio_mmio_kick){t, i};
     }
     virtio_reset(&t->vdev);
 }
@@ -84,7 +84,7 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
         host_notifier_del(&t->notifiers, t->queue_notifier[i]);
         t->queue_notifier[i] = NULL;
     }
-    t->notifiers = (struct host_notifiers){ 0 };
+    t->notifiers = (struct host_notifiers){0};
     t->notifier_refused = 0;
 }
 

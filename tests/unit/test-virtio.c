@@ -731,7 +731,7 @@ static struct host_notifier *fake_hn_add(void *opaque, uint64_t addr, unsigned l
         struct fake_hn_slot *s = &hn->slot[i];
 
         if (!s->live) {
-            *s = (struct fake_hn_slot){ true, addr, len, data, fn, fn_opaque };
+            *s = (struct fake_hn_slot){true, addr, len, data, fn, fn_opaque};
             return (struct host_notifier *)s;
         }
     }
@@ -749,11 +749,11 @@ static void fake_hn_del(void *opaque, struct host_notifier *n)
     hn->dels++;
 }
 
-static const struct host_notifier_ops fake_hn_ops = { fake_hn_add, fake_hn_del };
+static const struct host_notifier_ops fake_hn_ops = {fake_hn_add, fake_hn_del};
 
 static struct host_notifiers fake_hn_bind(struct fake_hn *hn)
 {
-    return (struct host_notifiers){ &fake_hn_ops, hn };
+    return (struct host_notifiers){&fake_hn_ops, hn};
 }
 
 static unsigned fake_hn_live(const struct fake_hn *hn)
@@ -790,7 +790,7 @@ static void fake_hn_fire(struct fake_hn *hn, uint64_t data)
 static void test_host_notifier_lifecycle(void)
 {
     struct fixture *fx = fx_new();
-    struct fake_hn hn = { 0 };
+    struct fake_hn hn = {0};
     struct fake_hn_slot *s;
 
     virtio_mmio_set_host_notifiers(&fx->t, fake_hn_bind(&hn));
@@ -839,7 +839,7 @@ static void test_host_notifier_lifecycle(void)
 static void test_host_notifier_late(void)
 {
     struct fixture *fx = fx_new();
-    struct fake_hn hn = { 0 };
+    struct fake_hn hn = {0};
 
     drv_start(fx, F_V1);
     virtio_mmio_set_host_notifiers(&fx->t, fake_hn_bind(&hn));
@@ -853,7 +853,7 @@ static void test_host_notifier_late(void)
 static void test_host_notifier_refused(void)
 {
     struct fixture *fx = fx_new();
-    struct fake_hn hn = { .refuse = true };
+    struct fake_hn hn = {.refuse = true};
 
     virtio_mmio_set_host_notifiers(&fx->t, fake_hn_bind(&hn));
     drv_start(fx, F_V1);
@@ -877,7 +877,7 @@ static void test_host_notifier_refused(void)
 static void test_host_notifier_pending_migration(void)
 {
     struct fixture *src = fx_new(), *dst = fx_new();
-    struct fake_hn src_hn = { 0 }, dst_hn = { 0 };
+    struct fake_hn src_hn = {0}, dst_hn = {0};
     g_autoptr(GByteArray) bytes = NULL;
     g_autoptr(GError) err = NULL;
 
