@@ -21,7 +21,10 @@
  * device's level is still high.  Lowering the line therefore takes effect
  * at the next EOI, not at once: between the driver's acknowledgement and
  * its EOI the pin stays asserted, which the irqchip's remote IRR already
- * masks (the same as VFIO's INTx).
+ * masks (the same as VFIO's INTx).  Irqfds stay assigned across a system
+ * reset and a migration load: KVM_SET_IRQCHIP resets the pin's IRR, the
+ * device's reset or post_load re-drives its level, and an assertion left
+ * over from before is dropped at the pin's next EOI.
  *
  * Fallback: without KVM_CAP_IOEVENTFD (or when KVM_IOEVENTFD fails, e.g.
  * the bus is full) the host notifier add returns NULL and the transport

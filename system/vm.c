@@ -228,6 +228,14 @@ static void vm_device_mark_dirty(void *opaque, gpa_t gpa, uint64_t len)
     vm_mark_ram_dirty(opaque, gpa, len);
 }
 
+/* machine_config.level_irq: irqfd when KVM can, else KVM_IRQ_LINE. */
+static struct irq_line vm_level_irq(void *opaque, unsigned gsi)
+{
+    struct vm *vm = opaque;
+
+    return kvm_notify_irq_line(&vm->notify, gsi);
+}
+
 static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **errp)
 {
     struct machine_config cfg = {
@@ -236,6 +244,9 @@ static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **
         .ram = { &vm->mem, vm_device_mark_dirty, vm },
         .irq_set = kvm_irq_set,
         .irq_opaque = &vm->kvm,
+        .level_irq = vm_level_irq,
+        .level_irq_opaque = vm,
+        .notifiers = kvm_notify_host_notifiers(&vm->notify),
         .ctl = { vm_ctl_reset, vm_ctl_exit, vm },
         .debug_exit = opts->debug_exit.present,
         .debug_exit_base = opts->debug_exit.iobase,
