@@ -103,6 +103,11 @@ static gpointer incoming_thread(gpointer opaque)
     bool ok = savevm_load(in->sv, f, &err);
 
     qemu_file_close(f, NULL);
+    if (ok && in->vm->activate) {
+        g_mutex_lock(in->lock);
+        ok = in->vm->activate(in->vm_opaque, &err);
+        g_mutex_unlock(in->lock);
+    }
     /* A failed load still answers, so the source resumes at once. */
     if (!incoming_acknowledge(in, err, ok ? &err : NULL))
         ok = false;

@@ -30,6 +30,10 @@
 #include "migration/savevm.h"
 
 struct incoming_vm_ops {
+    /* Optional: the whole stream loaded; take over what the source let go
+     * of (the disks' write locks) before the source is told it may stop.
+     * Loader thread, VM lock held.  False: the load fails with @errp. */
+    bool (*activate)(void *opaque, GError **errp);
     /* The load ended (main thread, lock held); @err is NULL when @ok. */
     void (*done)(void *opaque, bool ok, const GError *err);
     /* A QMP event (data taken); lock held. */

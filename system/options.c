@@ -163,8 +163,21 @@ static bool opt_device(struct options *o, const char *arg, GError **errp)
     }
     if (!strcmp(driver, "isa-debug-exit"))
         return opt_device_debug_exit(o, kv, errp);
+    if (!strcmp(driver, "virtio-blk") || !strcmp(driver, "virtio-blk-device") ||
+        !strcmp(driver, "virtio-blk-pci"))
+        return drives_parse_device(&o->drives, kv, errp);
     error_setg(errp, "unknown device '%s' (use -device help to list them)", driver);
     return false;
+}
+
+static bool opt_drive(struct options *o, const char *arg, GError **errp)
+{
+    return drives_parse_drive(&o->drives, arg, errp);
+}
+
+static bool opt_blockdev(struct options *o, const char *arg, GError **errp)
+{
+    return drives_parse_blockdev(&o->drives, arg, errp);
 }
 
 static bool opt_display(struct options *o, const char *arg, GError **errp)
@@ -569,7 +582,13 @@ static const struct option_def option_defs[] = {
     { "no-reboot", NULL, opt_flag_no_reboot, "exit instead of rebooting the guest" },
     { "machine", "TYPE", opt_machine, "machine type: tern-1.0 (default)" },
     { "M", "TYPE", opt_machine, "same as -machine" },
-    { "device", "DRIVER[,PROP=V]", opt_device, "add a device: isa-debug-exit,iobase=,iosize=" },
+    { "device", "DRIVER[,PROP=V]", opt_device,
+      "add a device: isa-debug-exit,iobase=,iosize= or virtio-blk,drive=ID[,serial=S]" },
+    { "drive", "file=PATH[,...]", opt_drive,
+      "raw disk image: if=virtio (default)|none, id=, readonly=on, cache=none|writeback, "
+      "aio=, serial=" },
+    { "blockdev", "driver=file|raw,node-name=N,...", opt_blockdev,
+      "a disk image node for -device virtio-blk,drive=N" },
     { "dump-vmstate", "FILE", opt_dump_vmstate,
       "write every device's migration state description (JSON) to FILE and exit" },
     { "version", NULL, opt_flag_version, "print the version and exit" },
@@ -604,6 +623,8 @@ static void options_print_list(const struct option_def *d)
     } else {
         printf("Devices:\nname \"isa-debug-exit\", bus ISA, desc \"exit with status "
                "(value << 1) | 1\"\n");
+        printf("name \"virtio-blk\", bus virtio-mmio, desc \"virtio block device\" "
+               "(aliases virtio-blk-device, virtio-blk-pci)\n");
     }
 }
 
@@ -618,6 +639,7 @@ static void options_defaults(struct options *o)
     o->machine = g_strdup(OPTIONS_MACHINE_DEFAULT);
     o->monitors = g_ptr_array_new_with_free_func(monitor_config_free);
     o->chardevs = g_ptr_array_new_with_free_func(monitor_config_free);
+    drives_init(&o->drives);
 }
 
 bool options_parse(struct options *o, int argc, char **argv, GError **errp)
@@ -653,7 +675,7 @@ bool options_parse(struct options *o, int argc, char **argv, GError **errp)
             goto fail;
         }
     }
-    if (!options_resolve_monitors(o, errp))
+    if (!options_resolve_monitors(o, errp) || !drives_resolve(&o->drives, errp))
         goto fail;
     return true;
 fail:
@@ -677,6 +699,7 @@ void options_clear(struct options *o)
         g_ptr_array_unref(o->monitors);
     if (o->chardevs)
         g_ptr_array_unref(o->chardevs);
+    drives_clear(&o->drives);
     memset(o, 0, sizeof(*o));
 }
 

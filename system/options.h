@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "system/drives.h"
 #include "util/sockets.h"
 
 #define OPTIONS_MACHINE_DEFAULT "tern-1.0"
@@ -67,6 +68,7 @@ struct options {
     char *dump_vmstate; /* -dump-vmstate FILE */
     char *incoming;     /* -incoming URI ("defer" included) */
     char *mem_path;     /* -mem-path FILE: initial RAM contents, copy-on-write */
+    struct drives drives; /* -drive, -blockdev, -device virtio-blk (system/drives.h) */
 };
 
 /* Fill @o from argv (argv[0] is the program).  On error @o is left freed. */

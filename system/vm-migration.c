@@ -11,6 +11,14 @@
  *            (paused with -S, unless "cont" came meanwhile); a failed load
  *            exits with status 1 (one line on stderr)
  *
+ * Disks (shared storage unless block migration copies them): at the stop
+ * the source completes every request in flight, flushes each image and
+ * releases its write lock; a failed migration takes the locks back.  The
+ * destination opened its images without the lock and takes it once the
+ * whole stream loaded, before it acknowledges (so a destination that
+ * cannot get it fails the migration and the source resumes); then it
+ * processes the requests the guest had queued.
+ *
  * Thread context: the migration_vm_ops run on the migration thread with
  * the VM lock held; everything else on the main thread with the lock held.
  */
@@ -21,7 +29,52 @@
 #include "system/vm.h"
 #include "util/error.h"
 
+/* ---- disks ---- */
+
+static void vm_flush_done(void *opaque, int ret)
+{
+    *(int *)opaque = ret;
+}
+
+/* Every request done, every image flushed and its write lock released
+ * (vCPUs stopped, lock held). */
+static bool vm_disks_release(struct vm *vm, GError **errp)
+{
+    machine_drain_disks(&vm->machine);
+    for (unsigned i = 0; i < vm->ndisks; i++) {
+        int ret = 0;
+
+        if (block_is_readonly(vm->disks[i]))
+            continue;
+        block_flush(vm->disks[i], vm_flush_done, &ret);
+        block_drain(vm->disks[i]);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "disk '%s': flush failed", vm->disk_ids[i]);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        block_unlock_write(vm->disks[i]);
+    return true;
+}
+
+/* Take the write lock of every writable image (lock held). */
+static bool vm_disks_lock(struct vm *vm, GError **errp)
+{
+    for (unsigned i = 0; i < vm->ndisks; i++) {
+        if (block_is_readonly(vm->disks[i]) || block_has_write_lock(vm->disks[i]))
+            continue;
+        if (!block_lock_write(vm->disks[i], errp)) {
+            g_prefix_error(errp, "disk '%s': ", vm->disk_ids[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- outgoing ---- */
+
+static void vm_mig_resume(void *opaque);
 
 static bool vm_mig_stop(void *opaque, GError **errp)
 {
@@ -36,8 +89,13 @@ static bool vm_mig_stop(void *opaque, GError **errp)
         vm_emit_event(vm, "STOP", NULL);
     }
     /* Doorbells the guest rang before it stopped reach their devices
-     * before any device is saved (accel/kvm-notify.h). */
+     * before the disks drain and any device is saved
+     * (accel/kvm-notify.h). */
     kvm_notify_flush(&vm->notify);
+    if (!vm_disks_release(vm, errp)) {
+        vm_mig_resume(vm); /* the core resumes only after a stop() that worked */
+        return false;
+    }
     return true;
 }
 
@@ -45,6 +103,12 @@ static void vm_mig_resume(void *opaque)
 {
     struct vm *vm = opaque;
     enum runstate to = vm->mig_prev_runstate;
+    g_autoptr(GError) err = NULL;
+
+    /* Nobody else may have taken them: the destination only does so
+     * once it loaded everything, and then the migration completes. */
+    if (!vm_disks_lock(vm, &err))
+        fprintf(stderr, "tern: warning: %s\n", err->message);
 
     /* The guest may have asked to stop meanwhile (a reset or an exit is
      * pending): its request still wins. */
@@ -150,10 +214,17 @@ static void vm_incoming_done(void *opaque, bool ok, const GError *err)
         main_loop_quit(&vm->loop);
         return;
     }
+    machine_kick_disks(&vm->machine);
     vm_incoming_finish(vm, NULL);
 }
 
+static bool vm_incoming_activate(void *opaque, GError **errp)
+{
+    return vm_disks_lock(opaque, errp);
+}
+
 static const struct incoming_vm_ops vm_incoming_ops = {
+    .activate = vm_incoming_activate,
     .done = vm_incoming_done,
     .event = vm_mig_event,
 };

@@ -236,6 +236,37 @@ static struct irq_line vm_level_irq(void *opaque, unsigned gsi)
     return kvm_notify_irq_line(&vm->notify, gsi);
 }
 
+/* Open every disk image; errors name the option that gave it. */
+static bool vm_open_disks(struct vm *vm, const struct options *opts, GError **errp)
+{
+    for (unsigned i = 0; i < opts->drives.disks->len; i++) {
+        const struct disk_config *disk = opts->drives.disks->pdata[i];
+        struct block_options bo = disk->drive->bo;
+        g_autoptr(GError) err = NULL;
+
+        /* A destination writes nothing before the source let go of the
+         * image (block_lock_write() when it starts the guest). */
+        bo.inactive = vm->incoming_uri != NULL && !bo.readonly;
+        vm->disks[i] = block_open(vm->loop.ctx, &bo, &err);
+        if (!vm->disks[i]) {
+            error_setg(errp, "%s: %s", disk->drive->spec, err->message);
+            return false;
+        }
+        vm->disk_ids[i] = g_strdup(disk->drive->id);
+        vm->ndisks = i + 1;
+    }
+    return true;
+}
+
+static void vm_close_disks(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ndisks; i++) {
+        block_close(vm->disks[i]);
+        g_free(vm->disk_ids[i]);
+    }
+    vm->ndisks = 0;
+}
+
 static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **errp)
 {
     struct machine_config cfg = {
@@ -262,6 +293,12 @@ static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **
         }
     }
     cfg.serial = vm->serial;
+    for (unsigned i = 0; i < vm->ndisks; i++) {
+        const struct disk_config *disk = opts->drives.disks->pdata[i];
+
+        cfg.disks[i] = (struct machine_disk){ vm->disks[i], disk->serial };
+    }
+    cfg.ndisks = vm->ndisks;
     return machine_init(&vm->machine, &cfg, errp);
 }
 
@@ -326,6 +363,7 @@ void vm_mark_ram_dirty(struct vm *vm, gpa_t gpa, uint64_t len)
 struct vm *vm_new(const struct options *opts, GError **errp)
 {
     struct vm *vm = g_new0(struct vm, 1);
+    g_autofree char *cmdline = machine_kernel_cmdline(opts->append, opts->drives.disks->len);
     bool ok;
 
     vm->name = g_strdup(opts->name);
@@ -348,8 +386,8 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     ok = opts->kernel || (error_setg(errp, "no -kernel given (Tern boots a PVH ELF or a Linux "
                                            "bzImage directly)"),
                           false);
-    ok = ok && boot_image_load(&vm->boot, opts->kernel, opts->initrd, opts->append, opts->smp,
-                               errp);
+    ok = ok && boot_image_load(&vm->boot, opts->kernel, opts->initrd, cmdline, opts->smp, errp);
+    ok = ok && vm_open_disks(vm, opts, errp);
     ok = ok && kvm_init(&vm->kvm, NULL, opts->smp, errp);
     if (ok)
         kvm_notify_init(&vm->notify, &vm->kvm, vm->loop.ctx);
@@ -388,6 +426,7 @@ void vm_free(struct vm *vm)
         }
     }
     chardev_free(vm->serial);
+    vm_close_disks(vm);
     iomap_destroy(&vm->pio);
     iomap_destroy(&vm->mmio);
     memory_destroy(&vm->mem);

@@ -64,6 +64,11 @@ struct vm {
     struct cpus cpus;
     struct chardev *serial;
     struct machine machine;
+    /* Disk images, in slot order (options.drives.disks); opened inactive
+     * (no write lock) on a migration destination until it starts. */
+    struct block_backend *disks[DRIVES_MAX];
+    char *disk_ids[DRIVES_MAX];
+    unsigned ndisks;
     struct boot_image boot;
     struct boot_entry entry;
     struct savevm savevm; /* every section a migration carries */

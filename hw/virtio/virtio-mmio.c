@@ -88,10 +88,9 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
     t->notifier_refused = 0;
 }
 
-char *virtio_mmio_cmdline(const struct virtio_mmio *t)
+char *virtio_mmio_cmdline(uint64_t base, unsigned gsi)
 {
-    return g_strdup_printf("virtio_mmio.device=4K@0x%" G_GINT64_MODIFIER "x:%u", t->base,
-                           t->irq.gsi);
+    return g_strdup_printf("virtio_mmio.device=4K@0x%" G_GINT64_MODIFIER "x:%u", base, gsi);
 }
 
 static uint64_t virtio_mmio_config_read(struct virtio_mmio *t, uint64_t offset, unsigned size)

@@ -130,8 +130,9 @@ void virtio_mmio_reset(struct virtio_mmio *t);
 void virtio_mmio_set_host_notifiers(struct virtio_mmio *t, struct host_notifiers hn);
 /* Delete every host notifier (teardown).  VM lock held. */
 void virtio_mmio_destroy(struct virtio_mmio *t);
-/* "virtio_mmio.device=4K@0x...:IRQ" for the kernel command line (g_free). */
-char *virtio_mmio_cmdline(const struct virtio_mmio *t);
+/* "virtio_mmio.device=4K@0x...:IRQ" for the kernel command line (g_free):
+ * how Linux finds a transport at @base on line @gsi. */
+char *virtio_mmio_cmdline(uint64_t base, unsigned gsi);
 
 uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned size);
 void virtio_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size);

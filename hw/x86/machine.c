@@ -44,41 +44,82 @@ static bool machine_init_debug_exit(struct machine *m, const struct machine_conf
                      &m->debug_exit, "isa-debug-exit", errp);
 }
 
-static bool machine_has_debug_exit(const struct machine *m)
+static unsigned machine_count_debug_exit(const struct machine *m)
 {
     return m->has_debug_exit;
 }
 
-static void *machine_debug_exit_state(struct machine *m)
+static void *machine_debug_exit_state(struct machine *m, unsigned i)
 {
+    (void)i;
     return &m->debug_exit.s;
 }
 
-static bool machine_has_uart(const struct machine *m)
+static unsigned machine_count_uart(const struct machine *m)
 {
     return m->has_uart;
 }
 
-static void *machine_uart_state(struct machine *m)
+static void *machine_uart_state(struct machine *m, unsigned i)
 {
+    (void)i;
     return &m->uart.s;
 }
 
-static bool machine_has_i8042(const struct machine *m)
+static unsigned machine_count_i8042(const struct machine *m)
 {
     (void)m;
-    return true;
+    return 1;
 }
 
-static void *machine_i8042_state(struct machine *m)
+static void *machine_i8042_state(struct machine *m, unsigned i)
 {
+    (void)i;
     return &m->i8042.s;
 }
 
+static gpa_t machine_virtio_base(unsigned slot)
+{
+    return LAYOUT_VIRTIO_MMIO + slot * LAYOUT_VIRTIO_MMIO_STRIDE;
+}
+
+static bool machine_init_virtio_blk(struct machine *m, const struct machine_config *cfg,
+                                    GError **errp)
+{
+    for (unsigned i = 0; i < cfg->ndisks; i++) {
+        struct irq_line irq = { cfg->irq_set, cfg->irq_opaque, LAYOUT_VIRTIO_IRQ(i) };
+        g_autofree char *name = g_strdup_printf("virtio-blk%u", i);
+
+        virtio_blk_init(&m->blk[i], cfg->disks[i].bb, cfg->disks[i].serial, &cfg->ram,
+                        machine_virtio_base(i), irq);
+        m->nblk = i + 1;
+        if (!iomap_add(cfg->mmio, machine_virtio_base(i), VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
+                       &m->blk[i].mmio, name, errp))
+            return false;
+    }
+    return true;
+}
+
+static void machine_reset_virtio_blk(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nblk; i++)
+        virtio_blk_reset(&m->blk[i]);
+}
+
+static unsigned machine_count_virtio_blk(const struct machine *m)
+{
+    return m->nblk;
+}
+
+static void *machine_virtio_blk_state(struct machine *m, unsigned i)
+{
+    return &m->blk[i];
+}
+
 /*
- * The machine's devices.  idstr/instance name the device's section in the
- * migration stream (as QEMU names "serial" instance 0); devices without
- * guest-visible state have no vmsd.
+ * The machine's devices.  idstr and the instance number (0 .. count - 1)
+ * name each instance's section in the migration stream (as QEMU names
+ * "serial" instance 0); devices without guest-visible state have no vmsd.
  */
 static const struct machine_device {
     const char *name;
@@ -86,15 +127,17 @@ static const struct machine_device {
     void (*reset)(struct machine *m);
     const char *idstr;
     const struct vmstate_description *vmsd;
-    bool (*present)(const struct machine *m);
-    void *(*state)(struct machine *m);
+    unsigned (*count)(const struct machine *m);
+    void *(*state)(struct machine *m, unsigned i);
 } machine_devices[] = {
     { "serial0", machine_init_uart, machine_reset_uart, "serial", &uart16550_vmstate,
-      machine_has_uart, machine_uart_state },
+      machine_count_uart, machine_uart_state },
     { "i8042", machine_init_i8042, machine_reset_i8042, "i8042", &i8042_vmstate,
-      machine_has_i8042, machine_i8042_state },
+      machine_count_i8042, machine_i8042_state },
     { "isa-debug-exit", machine_init_debug_exit, NULL, "isa-debug-exit", &debug_exit_vmstate,
-      machine_has_debug_exit, machine_debug_exit_state },
+      machine_count_debug_exit, machine_debug_exit_state },
+    { "virtio-blk", machine_init_virtio_blk, machine_reset_virtio_blk, "virtio-blk",
+      &virtio_blk_vmstate, machine_count_virtio_blk, machine_virtio_blk_state },
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp)
@@ -118,11 +161,37 @@ bool machine_register_vmstate(struct machine *m, struct savevm *sv, bool all, GE
 {
     for (unsigned i = 0; i < G_N_ELEMENTS(machine_devices); i++) {
         const struct machine_device *d = &machine_devices[i];
+        unsigned n = all ? 1 : d->count(m);
 
-        if (!d->vmsd || (!all && !d->present(m)))
-            continue;
-        if (!savevm_register_vmsd(sv, d->idstr, 0, d->vmsd, d->state(m), errp))
-            return false;
+        for (unsigned j = 0; d->vmsd && j < n; j++) {
+            if (!savevm_register_vmsd(sv, d->idstr, j, d->vmsd, all ? NULL : d->state(m, j),
+                                      errp))
+                return false;
+        }
     }
     return true;
+}
+
+char *machine_kernel_cmdline(const char *append, unsigned nvirtio)
+{
+    GString *s = g_string_new(append ? append : "");
+
+    for (unsigned i = 0; i < nvirtio && i < LAYOUT_VIRTIO_MMIO_SLOTS; i++) {
+        g_autofree char *word = virtio_mmio_cmdline(machine_virtio_base(i), LAYOUT_VIRTIO_IRQ(i));
+
+        g_string_append_printf(s, "%s%s", s->len ? " " : "", word);
+    }
+    return g_string_free(s, false);
+}
+
+void machine_drain_disks(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nblk; i++)
+        virtio_blk_drain(&m->blk[i]);
+}
+
+void machine_kick_disks(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nblk; i++)
+        virtio_blk_kick(&m->blk[i]);
 }

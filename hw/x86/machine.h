@@ -7,6 +7,8 @@
  *   serial0 (COM1)   0x3f8-0x3ff, IRQ 4 16550A; absent with -serial none
  *   i8042            0x60, 0x64         reset line only
  *   isa-debug-exit   -device iobase/iosize   only when requested
+ *   virtio-blk N     virtio-mmio slot N one per -drive if=virtio / -device virtio-blk,
+ *                    (0xd0000000 + N * 4 KiB, IRQ 5, 9, 10, 11: hw/x86/layout.h)
  * (PIC, IOAPIC, PIT and the local APICs are KVM's in-kernel devices.)
  */
 #ifndef HW_X86_MACHINE_H
@@ -23,7 +25,8 @@
 #include "hw/irq.h"
 #include "hw/machine-ctl.h"
 #include "hw/uart16550.h"
-#include "hw/virtio/virtqueue.h"
+#include "hw/virtio/virtio-blk.h"
+#include "hw/x86/layout.h"
 #include "migration/savevm.h"
 #include "system/iomap.h"
 
@@ -51,6 +54,13 @@ struct machine_config {
     bool debug_exit;
     uint16_t debug_exit_base;
     uint16_t debug_exit_size;
+    /* virtio-blk disks, one per virtio-mmio slot in this order; the
+     * backends stay the caller's. */
+    struct machine_disk {
+        struct block_backend *bb;
+        const char *serial; /* GET_ID; NULL: none */
+    } disks[LAYOUT_VIRTIO_MMIO_SLOTS];
+    unsigned ndisks;
 };
 
 struct machine {
@@ -59,6 +69,8 @@ struct machine {
     struct i8042 i8042;
     bool has_debug_exit;
     struct debug_exit debug_exit;
+    unsigned nblk;
+    struct virtio_blk blk[LAYOUT_VIRTIO_MMIO_SLOTS];
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp);
@@ -68,5 +80,16 @@ void machine_reset(struct machine *m);
  * order a destination loads them).  @all: every device type, present or
  * not (for -dump-vmstate). */
 bool machine_register_vmstate(struct machine *m, struct savevm *sv, bool all, GError **errp);
+
+/* The kernel command line: @append (may be NULL) followed by a
+ * "virtio_mmio.device=" word for each of the first @nvirtio slots, so
+ * Linux (and the test guests) find the devices.  g_free() it. */
+char *machine_kernel_cmdline(const char *append, unsigned nvirtio);
+/* Complete every disk request in flight (vCPUs stopped, lock held):
+ * nothing is left half-done in a saved state. */
+void machine_drain_disks(struct machine *m);
+/* Process disk requests the guest queued before a migration's stop
+ * (destination, after the load; lock held). */
+void machine_kick_disks(struct machine *m);
 
 #endif

@@ -205,6 +205,79 @@ static void test_monitors(void)
     g_assert_nonnull(strstr(e2->message, "duplicate chardev id 'a'"));
 }
 
+static const struct disk_config *disk(const struct options *o, unsigned i)
+{
+    g_assert_cmpuint(i, <, o->drives.disks->len);
+    return o->drives.disks->pdata[i];
+}
+
+/* -drive, -blockdev and -device virtio-blk become disks in command-line
+ * order; only syntax and references are checked (files are not opened). */
+static void test_drives(void)
+{
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-device", "virtio-blk-device,drive=hd,serial=S1",
+                        "-drive", "file=a.img", "-drive",
+                        "file=b.img,if=virtio,format=raw,readonly=on,cache=none,aio=threads",
+                        "-drive", "file=c.img,if=none,id=hd,file.locking=off", "-blockdev",
+                        "driver=file,node-name=f,filename=d.img,read-only=on,cache.direct=on",
+                        "-blockdev", "driver=raw,node-name=r,file=f", "-device",
+                        "virtio-blk,drive=r", NULL));
+    g_assert_no_error(err);
+    g_assert_cmpuint(o.drives.disks->len, ==, 4);
+    g_assert_cmpstr(disk(&o, 0)->drive->id, ==, "hd");
+    g_assert_cmpstr(disk(&o, 0)->drive->bo.file, ==, "c.img");
+    g_assert_true(disk(&o, 0)->drive->bo.no_locking);
+    g_assert_cmpstr(disk(&o, 0)->serial, ==, "S1");
+    g_assert_cmpstr(disk(&o, 1)->drive->id, ==, "virtio0");
+    g_assert_cmpint(disk(&o, 1)->drive->bo.cache, ==, BLOCK_CACHE_WRITEBACK);
+    g_assert_cmpstr(disk(&o, 2)->drive->id, ==, "virtio1");
+    g_assert_true(disk(&o, 2)->drive->bo.readonly);
+    g_assert_cmpint(disk(&o, 2)->drive->bo.cache, ==, BLOCK_CACHE_NONE);
+    g_assert_cmpint(disk(&o, 2)->drive->bo.aio, ==, BLOCK_AIO_THREADS);
+    g_assert_cmpstr(disk(&o, 3)->drive->id, ==, "r");
+    g_assert_cmpstr(disk(&o, 3)->drive->bo.file, ==, "d.img");
+    g_assert_true(disk(&o, 3)->drive->bo.readonly);
+    g_assert_cmpint(disk(&o, 3)->drive->bo.cache, ==, BLOCK_CACHE_NONE);
+    options_clear(&o);
+
+    g_assert_true(parse(&o, &err, "-blockdev",
+                        "driver=raw,node-name=n,file.driver=file,file.filename=x.img", "-device",
+                        "virtio-blk-pci,drive=n", NULL));
+    g_assert_no_error(err);
+    g_assert_cmpstr(disk(&o, 0)->drive->bo.file, ==, "x.img");
+    options_clear(&o);
+
+    static const char *const bad[][5] = {
+        { "-drive", "if=virtio", NULL, NULL, "file=PATH" },
+        { "-drive", "file=a,if=scsi", NULL, NULL, "if=scsi is not supported" },
+        { "-drive", "file=a,format=vmdk", NULL, NULL, "format 'vmdk'" },
+        { "-drive", "file=a,if=none", NULL, NULL, "needs id=" },
+        { "-drive", "file=a,bogus=1", NULL, NULL, "bogus" },
+        { "-drive", "file=a,cache=unsafe", NULL, NULL, "Invalid cache 'unsafe'" },
+        { "-device", "virtio-blk", NULL, NULL, "drive property not set" },
+        { "-device", "virtio-blk,drive=x", NULL, NULL, "no drive or node named 'x'" },
+        { "-blockdev", "driver=raw,node-name=r,file=nope", NULL, NULL, "node-name='nope'" },
+        { "-blockdev", "driver=file,filename=a", NULL, NULL, "node-name= are required" },
+        { "-blockdev", "driver=nbd,node-name=n", NULL, NULL, "driver 'nbd'" },
+        { "-drive", "file=a,id=x", "-drive", "file=b,id=x", "Duplicate ID 'x'" },
+        { "-drive", "file=a", "-device", "virtio-blk,drive=virtio0", "already in use" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_clear_error(&err);
+        g_assert_false(parse(&o, &err, bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL));
+        g_assert_nonnull(err);
+        if (!strstr(err->message, bad[i][4]))
+            g_error("%s %s: '%s' lacks '%s'", bad[i][0], bad[i][1], err->message, bad[i][4]);
+    }
+    g_clear_error(&err);
+    g_assert_false(parse(&o, &err, "-drive", "file=a", "-drive", "file=a", "-drive", "file=a",
+                         "-drive", "file=a", "-drive", "file=a", NULL));
+    g_assert_nonnull(strstr(err->message, "4 virtio-mmio slots"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -214,5 +287,6 @@ int main(int argc, char **argv)
     g_test_add_func("/options/actions", test_actions);
     g_test_add_func("/options/errors", test_errors);
     g_test_add_func("/options/monitors", test_monitors);
+    g_test_add_func("/options/drives", test_drives);
     return g_test_run();
 }

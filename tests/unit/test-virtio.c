@@ -249,7 +249,7 @@ static void test_mmio_identity(void)
     g_assert_cmphex(virtio_mmio_read(&fx->t, VIRTIO_MMIO_CONFIG + 0xe00, 4), ==, 0);
     virtio_mmio_write(&fx->t, VIRTIO_MMIO_CONFIG + 2, 0xabcd, 2);
     g_assert_cmphex(le16_get(fx->config + 2), ==, 0xabcd);
-    cmdline = virtio_mmio_cmdline(&fx->t);
+    cmdline = virtio_mmio_cmdline(fx->t.base, fx->t.irq.gsi);
     g_assert_cmpstr(cmdline, ==, "virtio_mmio.device=4K@0xd0000000:16");
     fx_free(fx);
 }
