@@ -88,6 +88,10 @@ static bool vm_mig_stop(void *opaque, GError **errp)
         cpus_pause(&vm->cpus);
         vm_emit_event(vm, "STOP", NULL);
     }
+    /* Doorbells the guest rang before it stopped reach their devices
+     * before the disks drain and any device is saved
+     * (accel/kvm-notify.h). */
+    kvm_notify_flush(&vm->notify);
     if (!vm_disks_release(vm, errp)) {
         vm_mig_resume(vm); /* the core resumes only after a stop() that worked */
         return false;

@@ -228,6 +228,14 @@ static void vm_device_mark_dirty(void *opaque, gpa_t gpa, uint64_t len)
     vm_mark_ram_dirty(opaque, gpa, len);
 }
 
+/* machine_config.level_irq: irqfd when KVM can, else KVM_IRQ_LINE. */
+static struct irq_line vm_level_irq(void *opaque, unsigned gsi)
+{
+    struct vm *vm = opaque;
+
+    return kvm_notify_irq_line(&vm->notify, gsi);
+}
+
 /* Open every disk image; errors name the option that gave it. */
 static bool vm_open_disks(struct vm *vm, const struct options *opts, GError **errp)
 {
@@ -267,6 +275,9 @@ static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **
         .ram = { &vm->mem, vm_device_mark_dirty, vm },
         .irq_set = kvm_irq_set,
         .irq_opaque = &vm->kvm,
+        .level_irq = vm_level_irq,
+        .level_irq_opaque = vm,
+        .notifiers = kvm_notify_host_notifiers(&vm->notify),
         .ctl = { vm_ctl_reset, vm_ctl_exit, vm },
         .debug_exit = opts->debug_exit.present,
         .debug_exit_base = opts->debug_exit.iobase,
@@ -390,6 +401,8 @@ struct vm *vm_new(const struct options *opts, GError **errp)
     ok = ok && boot_image_load(&vm->boot, opts->kernel, opts->initrd, cmdline, opts->smp, errp);
     ok = ok && vm_open_disks(vm, opts, errp);
     ok = ok && kvm_init(&vm->kvm, NULL, opts->smp, errp);
+    if (ok)
+        kvm_notify_init(&vm->notify, &vm->kvm, vm->loop.ctx);
     ok = ok && vm_init_memory(vm, opts, errp);
     ok = ok && boot_install(&vm->boot, &vm->mem, &vm->entry, errp);
     ok = ok && vm_init_devices(vm, opts, errp);
@@ -430,6 +443,7 @@ void vm_free(struct vm *vm)
     iomap_destroy(&vm->pio);
     iomap_destroy(&vm->mmio);
     memory_destroy(&vm->mem);
+    kvm_notify_destroy(&vm->notify);
     kvm_destroy(&vm->kvm);
     boot_image_clear(&vm->boot);
     savevm_destroy(&vm->savevm);
@@ -457,6 +471,7 @@ bool vm_pause(struct vm *vm, GError **errp)
     if (!runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp))
         return false;
     cpus_pause(&vm->cpus);
+    kvm_notify_flush(&vm->notify);
     vm_emit_event(vm, "STOP", NULL);
     return true;
 }
@@ -500,6 +515,7 @@ bool vm_incoming_finish(struct vm *vm, GError **errp)
         error_setg(errp, "no incoming migration (state '%s')", runstate_name(vm->runstate));
         return false;
     }
+    kvm_notify_kick_all(&vm->notify);
     if (vm->start_paused)
         return runstate_set(&vm->runstate, RUNSTATE_PAUSED, errp);
     return vm_resume(vm, errp);

@@ -33,6 +33,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "accel/kvm-notify.h"
 #include "accel/kvm-vcpu.h"
 #include "accel/kvm-vm-state.h"
 #include "accel/kvm.h"
@@ -57,6 +58,7 @@ struct vm {
     struct main_loop loop;
     enum runstate runstate;
     struct kvm kvm;
+    struct kvm_notify notify; /* ioeventfd doorbells and irqfd lines */
     struct guest_memory mem;
     struct iomap pio;
     struct iomap mmio;
@@ -109,14 +111,18 @@ void vm_free(struct vm *vm);
 
 /* prelaunch -> running, unless -S.  Main thread, lock held. */
 bool vm_start(struct vm *vm, GError **errp);
-/* Pause / resume all vCPUs with a run-state change (stop / cont). */
+/* Pause / resume all vCPUs with a run-state change (stop / cont).  A
+ * pause also delivers every doorbell the guest rang before it stopped
+ * (kvm_notify_flush), so device state is final once it returns. */
 bool vm_pause(struct vm *vm, GError **errp);
 bool vm_resume(struct vm *vm, GError **errp);
 /* A fresh VM (vm_new, not started) becomes a migration destination:
  * prelaunch -> inmigrate.  Lock held. */
 bool vm_prepare_incoming(struct vm *vm, GError **errp);
 /* After a successful savevm_load: inmigrate -> running (RESUME event), or
- * paused with -S.  Lock held. */
+ * paused with -S.  Rings every registered doorbell once first
+ * (kvm_notify_kick_all): a doorbell the source never delivered is not
+ * lost.  Lock held. */
 bool vm_incoming_finish(struct vm *vm, GError **errp);
 /* Device emulation wrote guest RAM [gpa, gpa + len): a running migration
  * must send those pages again.  Any thread, VM lock held. */

@@ -11,6 +11,43 @@ static void virtio_mmio_update_irq(void *transport, struct virtio_dev *vdev)
     irq_line_set(&t->irq, level);
 }
 
+/* A host notifier caught a doorbell: main thread (or a flush), lock held. */
+static void virtio_mmio_host_kick(void *opaque)
+{
+    struct virtio_mmio_kick *k = opaque;
+
+    virtio_queue_notify(&k->t->vdev, k->index);
+}
+
+/*
+ * Make the host notifiers match QueueReady: one per ready queue.  Called
+ * after everything that can change readiness (QueueReady and Status
+ * writes, resets, a load), so no path has to remember which queue moved.
+ */
+static void virtio_mmio_sync_notifiers(struct virtio_mmio *t)
+{
+    struct virtio_dev *vdev = &t->vdev;
+
+    for (unsigned i = 0; i < vdev->s.num_queues; i++) {
+        bool want = t->notifiers.ops && vdev->s.vq[i].ready;
+        struct host_notifier **n = &t->queue_notifier[i];
+        uint32_t bit = 1u << i;
+
+        if (!want) {
+            host_notifier_del(&t->notifiers, *n);
+            *n = NULL;
+            t->notifier_refused &= ~bit;
+        } else if (!*n && !(t->notifier_refused & bit)) {
+            /* Refused: the write keeps exiting; not asked again until
+             * the queue is reset. */
+            *n = host_notifier_add(&t->notifiers, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, i,
+                                   virtio_mmio_host_kick, &t->kick[i]);
+            if (!*n)
+                t->notifier_refused |= bit;
+        }
+    }
+}
+
 void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *opaque,
                       const struct virtqueue_ram *ram, uint64_t base, struct irq_line irq)
 {
@@ -20,10 +57,36 @@ void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops
     t->irq = irq;
     t->base = base;
     t->level = 0;
+    t->notifiers = (struct host_notifiers){0};
+    t->notifier_refused = 0;
+    for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++) {
+        t->queue_notifier[i] = NULL;
+        t->kick[i] = (struct virtio_mmio_kick){t, i};
+    }
     virtio_reset(&t->vdev);
 }
 
-void virtio_mmio_reset(struct virtio_mmio *t) { virtio_reset(&t->vdev); }
+void virtio_mmio_reset(struct virtio_mmio *t)
+{
+    virtio_reset(&t->vdev);
+    virtio_mmio_sync_notifiers(t);
+}
+
+void virtio_mmio_set_host_notifiers(struct virtio_mmio *t, struct host_notifiers hn)
+{
+    t->notifiers = hn;
+    virtio_mmio_sync_notifiers(t);
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *t)
+{
+    for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++) {
+        host_notifier_del(&t->notifiers, t->queue_notifier[i]);
+        t->queue_notifier[i] = NULL;
+    }
+    t->notifiers = (struct host_notifiers){0};
+    t->notifier_refused = 0;
+}
 
 char *virtio_mmio_cmdline(uint64_t base, unsigned gsi)
 {
@@ -141,10 +204,16 @@ void virtio_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
     case VIRTIO_MMIO_DRIVER_FEATURES: virtio_set_driver_features(vdev, v); break;
     case VIRTIO_MMIO_DRIVER_FEATURES_SEL: vdev->s.driver_features_sel = v; break;
     case VIRTIO_MMIO_QUEUE_SEL: vdev->s.queue_sel = v; break;
-    case VIRTIO_MMIO_QUEUE_READY: virtio_queue_set_ready(vdev, v & 1); break;
+    case VIRTIO_MMIO_QUEUE_READY:
+        virtio_queue_set_ready(vdev, v & 1);
+        virtio_mmio_sync_notifiers(t);
+        break;
     case VIRTIO_MMIO_QUEUE_NOTIFY: virtio_queue_notify(vdev, v & 0xffff); break;
     case VIRTIO_MMIO_INTERRUPT_ACK: virtio_ack_interrupt(vdev, (uint8_t)v); break;
-    case VIRTIO_MMIO_STATUS: virtio_set_status(vdev, (uint8_t)v); break;
+    case VIRTIO_MMIO_STATUS:
+        virtio_set_status(vdev, (uint8_t)v); /* 0 resets every queue */
+        virtio_mmio_sync_notifiers(t);
+        break;
     case VIRTIO_MMIO_QUEUE_NUM:
     case VIRTIO_MMIO_QUEUE_DESC_LOW:
     case VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -166,7 +235,10 @@ static bool virtio_mmio_post_load(void *opaque, int version_id, GError **errp)
     struct virtio_mmio *t = container_of(opaque, struct virtio_mmio, vdev.s);
 
     (void)version_id;
-    return virtio_post_load(&t->vdev, errp); /* re-drives the line */
+    if (!virtio_post_load(&t->vdev, errp)) /* re-drives the line */
+        return false;
+    virtio_mmio_sync_notifiers(t);
+    return true;
 }
 
 static const struct vmstate_field virtio_mmio_fields[] = {

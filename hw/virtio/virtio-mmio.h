@@ -25,11 +25,29 @@
  * post_load checks it against this device and re-derives the line.  The
  * device-specific state goes in the device's own section.
  *
- * Thread context: register accesses on vCPU threads, VM lock held.
+ * Queue notifications (opt-in, hw/host-notifier.h): after
+ * virtio_mmio_set_host_notifiers(), every ready queue has a host notifier
+ * on QueueNotify (base + 0x050, 4 bytes, value = queue index), so KVM
+ * catches the guest's doorbell and the main loop calls
+ * virtio_queue_notify() (VM lock held) instead of the vCPU thread.  The
+ * set of notifiers follows QueueReady: added when the driver sets
+ * QueueReady = 1 and after a load (post_load) for queues that are ready;
+ * deleted on QueueReady = 0, device reset (Status 0), system reset and
+ * virtio_mmio_destroy().  Without notifiers (none given, or the provider
+ * refused) the write exits to virtio_mmio_write() as always.
+ *
+ * Interrupt: the line is whatever struct irq_line the machine passes; with
+ * KVM it can be a resampling irqfd (accel/kvm-notify.h), which keeps the
+ * level semantics this file relies on.
+ *
+ * Thread context: register accesses on vCPU threads, VM lock held; the
+ * host notifier callback on the main thread (or the thread flushing the
+ * notifiers at a stop), VM lock held.
  */
 #ifndef HW_VIRTIO_VIRTIO_MMIO_H
 #define HW_VIRTIO_VIRTIO_MMIO_H
 
+#include "hw/host-notifier.h"
 #include "hw/irq.h"
 #include "hw/virtio/virtio.h"
 #include "system/iomap.h"
@@ -71,11 +89,22 @@ enum {
     VIRTIO_MMIO_CONFIG = 0x100,
 };
 
+/* What a queue's host notifier calls back with. */
+struct virtio_mmio_kick {
+    struct virtio_mmio *t;
+    unsigned index;
+};
+
 struct virtio_mmio {
     struct virtio_dev vdev; /* vdev.s is the migrated state */
     struct irq_line irq;
     uint64_t base;
     int level; /* last level driven on irq */
+    /* Host resources, not migrated: */
+    struct host_notifiers notifiers; /* zero: every QueueNotify exits */
+    struct host_notifier *queue_notifier[VIRTIO_QUEUES_MAX]; /* NULL: none */
+    uint32_t notifier_refused; /* bit i: the provider refused queue i */
+    struct virtio_mmio_kick kick[VIRTIO_QUEUES_MAX];
 };
 
 /* Registered over [base, base + VIRTIO_MMIO_SIZE). */
@@ -93,6 +122,14 @@ void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops
                       const struct virtqueue_ram *ram, uint64_t base, struct irq_line irq);
 /* System reset. */
 void virtio_mmio_reset(struct virtio_mmio *t);
+/*
+ * Opt in to host notifiers for QueueNotify: from now on every ready queue
+ * has one (added at once for queues already ready).  Call once, after
+ * virtio_mmio_init(), VM lock held, before or while the guest runs.
+ */
+void virtio_mmio_set_host_notifiers(struct virtio_mmio *t, struct host_notifiers hn);
+/* Delete every host notifier (teardown).  VM lock held. */
+void virtio_mmio_destroy(struct virtio_mmio *t);
 /* "virtio_mmio.device=4K@0x...:IRQ" for the kernel command line (g_free):
  * how Linux finds a transport at @base on line @gsi. */
 char *virtio_mmio_cmdline(uint64_t base, unsigned gsi);

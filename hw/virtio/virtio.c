@@ -141,6 +141,12 @@ void virtio_queue_notify(struct virtio_dev *vdev, unsigned index)
     vdev->ops->queue_notify(vdev->opaque, vdev, index);
 }
 
+void virtio_queue_notify_all(struct virtio_dev *vdev)
+{
+    for (unsigned i = 0; i < vdev->s.num_queues; i++)
+        virtio_queue_notify(vdev, i); /* skips queues not ready or broken */
+}
+
 void virtio_ack_interrupt(struct virtio_dev *vdev, uint8_t bits)
 {
     vdev->s.isr &= ~bits;

@@ -123,6 +123,14 @@ void virtio_set_status(struct virtio_dev *vdev, uint8_t status);
 struct virtqueue *virtio_selected_queue(struct virtio_dev *vdev);
 void virtio_queue_set_ready(struct virtio_dev *vdev, bool ready);
 void virtio_queue_notify(struct virtio_dev *vdev, unsigned index);
+/*
+ * Act as if the driver had notified every ready queue: the device looks at
+ * each ring once.  A spurious look is harmless (it pops nothing new), so
+ * whoever starts a device whose doorbells may have been missed (one loaded
+ * from a stream whose source did not deliver a caught doorbell before
+ * saving) calls this.  VM lock held.
+ */
+void virtio_queue_notify_all(struct virtio_dev *vdev);
 void virtio_ack_interrupt(struct virtio_dev *vdev, uint8_t bits);
 
 /*

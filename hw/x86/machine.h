@@ -20,7 +20,9 @@
 
 #include "chardev/chardev.h"
 #include "hw/debug-exit.h"
+#include "hw/host-notifier.h"
 #include "hw/i8042.h"
+#include "hw/irq.h"
 #include "hw/machine-ctl.h"
 #include "hw/uart16550.h"
 #include "hw/virtio/virtio-blk.h"
@@ -39,6 +41,14 @@ struct machine_config {
     struct virtqueue_ram ram;
     void (*irq_set)(void *opaque, unsigned gsi, int level);
     void *irq_opaque;
+    /* A level-triggered line for @gsi that may bypass irq_set (with KVM: a
+     * resampling irqfd, accel/kvm-notify.h), for virtio-mmio slots.  Main
+     * thread, while building.  NULL: use irq_set/irq_opaque. */
+    struct irq_line (*level_irq)(void *opaque, unsigned gsi);
+    void *level_irq_opaque;
+    /* Doorbells KVM catches (ioeventfd), for virtio_mmio_set_host_notifiers();
+     * all zero: none, QueueNotify always exits. */
+    struct host_notifiers notifiers;
     struct machine_ctl ctl;
     struct chardev *serial; /* NULL: no COM1 */
     bool debug_exit;

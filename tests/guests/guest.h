@@ -5,7 +5,8 @@
  * 2 MiB pages, a 16 KiB stack in the image and a zeroed .bss, then calls
  * guest_main() with the start_info pointer the VMM passed in %ebx.
  * Interrupts stay off for the whole life of every guest: nothing here
- * installs an IDT, so an interrupt or exception would triple-fault.
+ * installs an IDT, so an interrupt or exception would triple-fault
+ * (doorbell.c, the exception, installs its own).
  */
 #ifndef GUEST_H
 #define GUEST_H

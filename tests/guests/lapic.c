@@ -5,7 +5,10 @@
 
 #define LAPIC_BASE 0xfee00000u
 #define LAPIC_ID 0x020
+#define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_MASKED 0x10000
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
 
@@ -59,4 +62,14 @@ bool lapic_send_sipi(uint8_t apic_id, uint8_t vector)
 {
 	return lapic_send_ipi(apic_id,
 			      LAPIC_ICR_STARTUP | LAPIC_ICR_ASSERT | vector);
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
+void lapic_mask_lint0(void)
+{
+	lapic_write(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
 }
