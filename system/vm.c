@@ -440,6 +440,9 @@ void vm_free(struct vm *vm)
     chardev_free(vm->serial);
     block_mig_destroy(&vm->blockmig);
     vm_close_disks(vm);
+    vm_lock(vm);
+    machine_destroy(&vm->machine);
+    vm_unlock(vm);
     iomap_destroy(&vm->pio);
     iomap_destroy(&vm->mmio);
     memory_destroy(&vm->mem);

@@ -87,11 +87,16 @@ static bool machine_init_virtio_blk(struct machine *m, const struct machine_conf
                                     GError **errp)
 {
     for (unsigned i = 0; i < cfg->ndisks; i++) {
-        struct irq_line irq = { cfg->irq_set, cfg->irq_opaque, LAYOUT_VIRTIO_IRQ(i) };
+        /* irqfd (or KVM_IRQ_LINE) and ioeventfd where the VM has them. */
+        struct irq_line irq =
+            cfg->level_irq ? cfg->level_irq(cfg->level_irq_opaque, LAYOUT_VIRTIO_IRQ(i))
+                           : (struct irq_line){ cfg->irq_set, cfg->irq_opaque,
+                                                LAYOUT_VIRTIO_IRQ(i) };
         g_autofree char *name = g_strdup_printf("virtio-blk%u", i);
 
         virtio_blk_init(&m->blk[i], cfg->disks[i].bb, cfg->disks[i].serial, &cfg->ram,
                         machine_virtio_base(i), irq);
+        virtio_mmio_set_host_notifiers(&m->blk[i].mmio, cfg->notifiers);
         m->nblk = i + 1;
         if (!iomap_add(cfg->mmio, machine_virtio_base(i), VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
                        &m->blk[i].mmio, name, errp))
@@ -147,6 +152,13 @@ bool machine_init(struct machine *m, const struct machine_config *cfg, GError **
             return false;
     }
     return true;
+}
+
+void machine_destroy(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nblk; i++)
+        virtio_mmio_destroy(&m->blk[i].mmio);
+    m->nblk = 0;
 }
 
 void machine_reset(struct machine *m)

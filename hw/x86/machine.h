@@ -74,6 +74,10 @@ struct machine {
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp);
+/* Release what devices registered with the VM (host notifiers); lock
+ * held, before the VM's notifier provider goes.  After the disks were
+ * closed (their last completions may still raise a line). */
+void machine_destroy(struct machine *m);
 /* Reset every device to its power-on state (VM lock held, vCPUs paused). */
 void machine_reset(struct machine *m);
 /* Register every present device's state with @sv, in list order (the

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import struct
+import subprocess
 
 import test_migration as tm
 from ternlib import Qmp, TestFailure, check, check_equal, wait_until
@@ -140,12 +141,19 @@ def test_disk_errors(env):
          "4 virtio-mmio slots"),
         (["-blockdev", f"driver=qcow2,node-name=q,file={good}"], "driver 'qcow2'"),
     ]
-    if os.geteuid() != 0:  # root reads a mode-0 file anyway
-        cases.append((["-drive", f"file={unreadable}"], "Permission denied"))
     for args, want in cases:
         rc, out, err = env.run(["-kernel", kernel] + args)
         check_equal(rc, 1, f"{args}: exit status (stderr {err!r})")
         check(want in err and err.count("\n") == 1, f"{args}: stderr {err!r} lacks {want!r}")
+    # A mode-0 image: root reads it anyway, so as root Tern runs as nobody
+    # (the image is opened before /dev/kvm, which nobody may not open).
+    prefix = [] if os.geteuid() else ["setpriv", "--reuid=65534", "--regid=65534",
+                                      "--clear-groups"]
+    os.chmod(env.dir, 0o755)
+    p = subprocess.run(prefix + [env.tern, "-kernel", kernel, "-drive", f"file={unreadable}"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and "Permission denied" in p.stderr and
+          p.stderr.count("\n") == 1, f"unreadable image: {p.returncode} {p.stderr!r}")
 
 
 def test_disk_lock_conflict(env):
@@ -362,3 +370,26 @@ def test_disk_block_migration_cancel_in_bulk(env):
 
 def test_disk_block_migration_destination_killed(env):
     block_migration_interrupted(env, lambda sq, dst: dst.kill(), "failed")
+
+
+def test_disk_block_migration_destination_image_too_small(env):
+    """A destination image smaller than the source's refuses the block
+    stream with a reason the source reports; the source runs on."""
+    env.require_kvm()
+    src_img = make_image(env, "src.img", 4 << 20)
+    with open(src_img, "r+b") as f:  # data in the source's last MiB
+        f.seek(3 << 20)
+        f.write(os.urandom(BLOCK))
+    dst_img = make_image(env, "dst.img", 2 << 20)
+    sock = env.path("mig.sock")
+    src, sq = start_blk(env, "src", src_img, 16)
+    dst, dq = start_blk(env, "dst", dst_img, 16, incoming=f"unix:{sock}")
+    src.wait_serial("R1 ", timeout=120)
+    sq.command("migrate", uri=f"unix:{sock}", blk=True)
+    tm.wait_status(sq, "failed")
+    info = sq.command("query-migrate")
+    check("virtio0" in info.get("error-desc", ""), f"error-desc: {info}")
+    check_equal(dst.wait_exit(60), 1, "destination exit status")
+    wait_until(lambda: sq.command("query-status")["status"] == "running", 30, "the source")
+    r = rounds_done(src)
+    src.wait_serial(f"R{r + 1} ", timeout=120)
