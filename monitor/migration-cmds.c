@@ -57,6 +57,8 @@ static bool hmp_migrate_poll(struct mon_ctx *ctx, GString *out)
         g_string_append_printf(out, "\rmigrate: %s", migration_status_name(s));
         hmp_size(out, ", sent ", st->transferred);
         hmp_size(out, ", remaining ", st->remaining);
+        if (ms->bm && ms->bm->enabled)
+            hmp_size(out, ", disk remaining ", ms->bm->stats.remaining);
         g_string_append_printf(out, ", pass %" G_GUINT64_FORMAT ", %.0f mbps   ",
                                st->dirty_sync_count, st->mbps);
         return false;

@@ -59,7 +59,7 @@ static bool vm_disks_release(struct vm *vm, GError **errp)
 }
 
 /* Take the write lock of every writable image (lock held). */
-static bool vm_disks_lock(struct vm *vm, GError **errp)
+bool vm_disks_lock(struct vm *vm, GError **errp)
 {
     for (unsigned i = 0; i < vm->ndisks; i++) {
         if (block_is_readonly(vm->disks[i]) || block_has_write_lock(vm->disks[i]))

@@ -460,6 +460,11 @@ bool vm_resume(struct vm *vm, GError **errp)
 {
     if (runstate_is_running(vm->runstate))
         return true;
+    /* After a completed migration the images were handed over: the guest
+     * runs here again only if nobody took them (QEMU's "cont" does the
+     * same: a destination running on shared storage makes it fail). */
+    if (vm->runstate == RUNSTATE_POSTMIGRATE && !vm_disks_lock(vm, errp))
+        return false;
     if (!runstate_set(&vm->runstate, RUNSTATE_RUNNING, errp))
         return false;
     cpus_resume(&vm->cpus);

@@ -154,6 +154,9 @@ JsonObject *vm_event_reason(bool guest, const char *reason);
 /* ---- migration glue, system/vm-migration.c (lock held, main thread) ---- */
 void vm_migration_init(struct vm *vm, const struct options *opts);
 void vm_migration_destroy(struct vm *vm);
+/* Take the write lock of every writable disk image the VM does not hold
+ * (after a switch-over released them).  Lock held. */
+bool vm_disks_lock(struct vm *vm, GError **errp);
 /* vm_start() with -incoming: inmigrate, then listen or load. */
 bool vm_start_incoming(struct vm *vm, GError **errp);
 /* getfd: keep @fd (taken) under @name, replacing an older one. */

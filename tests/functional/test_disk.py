@@ -214,9 +214,13 @@ def test_disk_shared_storage_migration(env):
     dst.wait_serial(f"R{max(r, max(rounds)) + 2} ", timeout=120)
     check("BLK-" not in dst.serial().replace("BLK-READY", ""),
           f"destination guest: {dst.serial()[-300:]!r}")
+    # The source cannot run the guest again while the destination owns
+    # the image ("cont" takes the locks back first, as in QEMU).
+    r = sq.cmd("cont")
+    check('Failed to get "write" lock' in r.get("error", {}).get("desc", ""), f"cont: {r}")
+    check_equal(sq.command("query-status")["status"], "postmigrate", "source after cont")
     dq.command("stop")
     check_image(img, blocks, "image on the destination")
-    check_equal(sq.command("query-status")["status"], "postmigrate", "source")
 
 
 def test_disk_io_error_injected(env):
@@ -300,6 +304,10 @@ def test_disk_block_migration_unix(env):
     sock = env.path("mig.sock")
     src, sq, dst, dq, images = block_migrate(env, f"unix:{sock}", f"unix:{sock}")
     check_block_migrated(env, src, sq, dst, dq, images, 64)
+    # The source's own image is free: it may run on (a copy of the guest).
+    sq.command("cont")
+    r = rounds_done(src)
+    src.wait_serial(f"R{r + 1} ", timeout=120)
 
 
 def test_disk_block_migration_tcp_hmp(env):
