@@ -10,10 +10,10 @@
 
 #include "hw/virtio/virtio-blk.h"
 #include "migration/qemu-file.h"
+#include "tests/unit/fake-ram.h"
 #include "util/le.h"
 
 #define RAM_SIZE 0x400000ULL
-#define PAGE 4096
 #define QNUM 64
 #define DESC_GPA 0x1000ULL
 #define AVAIL_GPA 0x2000ULL
@@ -29,23 +29,12 @@ struct fixture {
     GMainContext *ctx;
     char *path;
     struct block_backend *bb;
-    uint8_t *ram;
-    struct guest_memory mem;
-    struct virtqueue_ram vram;
-    bool dirty[RAM_SIZE / PAGE];
+    struct fake_ram r;
+    uint8_t *ram; /* r.ram */
     struct virtio_blk b;
     int irq_level;
     uint16_t avail_idx;
 };
-
-static void fx_mark_dirty(void *opaque, gpa_t gpa, uint64_t len)
-{
-    struct fixture *fx = opaque;
-
-    g_assert_cmpuint(gpa + len, <=, RAM_SIZE);
-    for (uint64_t p = gpa / PAGE; p <= (gpa + len - 1) / PAGE; p++)
-        fx->dirty[p] = true;
-}
 
 static void fx_irq(void *opaque, unsigned gsi, int level)
 {
@@ -76,14 +65,9 @@ static struct fixture *fx_new_opts(uint64_t size, bool readonly, const char *ser
     o.readonly = readonly;
     fx->bb = block_open(fx->ctx, &o, &err);
     g_assert_no_error(err);
-    fx->ram = g_malloc0(RAM_SIZE);
-    fx->mem.fd = -1;
-    fx->mem.base = fx->ram;
-    fx->mem.size = RAM_SIZE;
-    fx->mem.nranges = 1;
-    fx->mem.ranges[0] = (struct ram_range){ .gpa = 0, .size = RAM_SIZE, .hva = fx->ram };
-    fx->vram = (struct virtqueue_ram){ &fx->mem, fx_mark_dirty, fx };
-    virtio_blk_init(&fx->b, fx->bb, serial, &fx->vram, 0xd0000000,
+    fake_ram_init(&fx->r, RAM_SIZE);
+    fx->ram = fx->r.ram;
+    virtio_blk_init(&fx->b, fx->bb, serial, &fx->r.vram, 0xd0000000,
                     (struct irq_line){ fx_irq, fx, 5 });
     return fx;
 }
@@ -99,7 +83,7 @@ static void fx_free(struct fixture *fx)
     g_main_context_unref(fx->ctx);
     g_unlink(fx->path);
     g_free(fx->path);
-    g_free(fx->ram);
+    fake_ram_clear(&fx->r);
     g_free(fx);
 }
 
@@ -268,8 +252,8 @@ static void test_read_write(void)
     g_assert_cmpuint(do_req(fx, 0, VIRTIO_BLK_T_IN, 8, 8192), ==, VIRTIO_BLK_S_OK);
     for (unsigned s = 0; s < 16; s++)
         g_assert_cmpuint(slot_data(fx, 0)[s * 512 + 7], ==, 8 + s);
-    g_assert_true(fx->dirty[(DATA_GPA) / PAGE] && fx->dirty[(DATA_GPA + 4096) / PAGE]);
-    g_assert_true(fx->dirty[STATUS_GPA / PAGE]);
+    g_assert_true(fake_ram_dirty(&fx->r, DATA_GPA) && fake_ram_dirty(&fx->r, DATA_GPA + 4096));
+    g_assert_true(fake_ram_dirty(&fx->r, STATUS_GPA));
     g_assert_cmpint(fx->irq_level, ==, 1);
     /* The used element reports the bytes written: data and status. */
     g_assert_cmpuint(le32_get(fx->ram + USED_GPA + 4 + 4), ==, 8192 + 1);

@@ -9,10 +9,10 @@
 
 #include "hw/virtio/virtio-mmio.h"
 #include "migration/qemu-file.h"
+#include "tests/unit/fake-ram.h"
 #include "util/le.h"
 
 #define RAM_SIZE 0x100000ULL
-#define PAGE 4096
 #define QNUM 16
 #define DESC_GPA 0x1000ULL
 #define AVAIL_GPA 0x2000ULL
@@ -21,10 +21,8 @@
 #define TEST_DEVICE_ID 42
 
 struct fixture {
-    uint8_t *ram;
-    struct guest_memory mem;
-    struct virtqueue_ram vram;
-    bool dirty[RAM_SIZE / PAGE];
+    struct fake_ram r;
+    uint8_t *ram; /* r.ram */
     struct virtio_mmio t;
     int irq_level;
     unsigned notifies;
@@ -32,15 +30,6 @@ struct fixture {
     uint8_t config[8];
     uint16_t avail_idx; /* driver side */
 };
-
-static void fx_mark_dirty(void *opaque, gpa_t gpa, uint64_t len)
-{
-    struct fixture *fx = opaque;
-
-    g_assert_cmpuint(gpa + len, <=, RAM_SIZE);
-    for (uint64_t p = gpa / PAGE; p <= (gpa + len - 1) / PAGE; p++)
-        fx->dirty[p] = true;
-}
 
 static void fx_irq(void *opaque, unsigned gsi, int level)
 {
@@ -99,21 +88,16 @@ static struct fixture *fx_new(void)
 {
     struct fixture *fx = g_new0(struct fixture, 1);
 
-    fx->ram = g_malloc0(RAM_SIZE);
-    fx->mem.fd = -1;
-    fx->mem.base = fx->ram;
-    fx->mem.size = RAM_SIZE;
-    fx->mem.nranges = 1;
-    fx->mem.ranges[0] = (struct ram_range){.gpa = 0, .size = RAM_SIZE, .hva = fx->ram};
-    fx->vram = (struct virtqueue_ram){&fx->mem, fx_mark_dirty, fx};
-    virtio_mmio_init(&fx->t, &test_dev_ops, fx, &fx->vram, 0xd0000000,
+    fake_ram_init(&fx->r, RAM_SIZE);
+    fx->ram = fx->r.ram;
+    virtio_mmio_init(&fx->t, &test_dev_ops, fx, &fx->r.vram, 0xd0000000,
                      (struct irq_line){fx_irq, fx, 16});
     return fx;
 }
 
 static void fx_free(struct fixture *fx)
 {
-    g_free(fx->ram);
+    fake_ram_clear(&fx->r);
     g_free(fx);
 }
 
@@ -127,7 +111,7 @@ static void wr(struct fixture *fx, uint64_t off, uint32_t v)
     virtio_mmio_write(&fx->t, off, v, 4);
 }
 
-static void clear_dirty(struct fixture *fx) { memset(fx->dirty, 0, sizeof(fx->dirty)); }
+static void clear_dirty(struct fixture *fx) { fake_ram_clear_dirty(&fx->r); }
 
 /* ---- driver side ---- */
 
@@ -355,11 +339,11 @@ static void test_pop_direct(void)
     virtqueue_push(vq0(fx), e, 4097);
     g_free(e);
     /* Written in-bytes 0..4096 of the chain: pages 0x12, 0x13 and 0x15. */
-    g_assert_true(fx->dirty[(DATA_GPA + 0x2800) / PAGE]);
-    g_assert_true(fx->dirty[(DATA_GPA + 0x37ff) / PAGE]);
-    g_assert_true(fx->dirty[(DATA_GPA + 0x5000) / PAGE]);
-    g_assert_false(fx->dirty[DATA_GPA / PAGE]); /* out-buffers are only read */
-    g_assert_true(fx->dirty[USED_GPA / PAGE]);
+    g_assert_true(fake_ram_dirty(&fx->r, DATA_GPA + 0x2800));
+    g_assert_true(fake_ram_dirty(&fx->r, DATA_GPA + 0x37ff));
+    g_assert_true(fake_ram_dirty(&fx->r, DATA_GPA + 0x5000));
+    g_assert_false(fake_ram_dirty(&fx->r, DATA_GPA)); /* out-buffers are only read */
+    g_assert_true(fake_ram_dirty(&fx->r, USED_GPA));
     g_assert_cmpuint(drv_used_idx(fx), ==, 1);
     drv_used_elem(fx, 0, &id, &len);
     g_assert_cmpuint(id, ==, 3);
@@ -412,8 +396,8 @@ static void test_pop_indirect(void)
     clear_dirty(fx);
     virtqueue_push(vq0(fx), e, 101);
     g_free(e);
-    g_assert_true(fx->dirty[(DATA_GPA + 0x1000) / PAGE]);
-    g_assert_true(fx->dirty[(DATA_GPA + 0x2000) / PAGE]);
+    g_assert_true(fake_ram_dirty(&fx->r, DATA_GPA + 0x1000));
+    g_assert_true(fake_ram_dirty(&fx->r, DATA_GPA + 0x2000));
     g_assert_cmpuint(drv_used_idx(fx), ==, 1);
     g_assert_cmpuint(rd(fx, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, ==, 0);
     fx_free(fx);
@@ -456,7 +440,7 @@ static void test_event_idx(void)
     pop_push(fx);
     /* The device tells the driver where it has read up to. */
     g_assert_cmpuint(drv_avail_event(fx), ==, 1);
-    g_assert_true(fx->dirty[USED_GPA / PAGE]);
+    g_assert_true(fake_ram_dirty(&fx->r, USED_GPA));
     /* First interrupt always goes out. */
     drv_set_used_event(fx, 0);
     g_assert_true(notify_and_ack(fx));
