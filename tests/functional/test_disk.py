@@ -273,13 +273,14 @@ def block_migrate(env, uri_dst, uri_src, blocks=64, size=None, hmp=False, bandwi
     return src, sq, dst, dq, (src_img, dst_img)
 
 
-def check_block_migrated(env, src, sq, dst, dq, images, blocks):
+def check_block_migrated(env, src, sq, dst, dq, images, blocks, disk_total=None):
     """After completion: the destination's image is the source's byte for
     byte and satisfies the invariant; the guest writes on over there."""
     tm.wait_status(sq, "completed")
     info = sq.command("query-migrate")
     disk = info.get("disk", {})
-    check(disk.get("total") == os.path.getsize(images[0]) and disk.get("remaining") == 0 and
+    check(disk.get("total") == (disk_total or os.path.getsize(images[0])) and
+          disk.get("remaining") == 0 and
           disk.get("transferred", 0) > 0, f"query-migrate disk: {info}")
     wait_until(lambda: dq.command("query-status")["status"] == "paused", 60,
                "the destination to load (-S)")
@@ -401,3 +402,33 @@ def test_disk_block_migration_destination_image_too_small(env):
     wait_until(lambda: sq.command("query-status")["status"] == "running", 30, "the source")
     r = rounds_done(src)
     src.wait_serial(f"R{r + 1} ", timeout=120)
+
+
+def test_disk_block_migration_three_disks(env):
+    """Three disks: the guest's, a second writable one holding random bytes
+    (size not a multiple of the chunk) and a read-only one that both sides
+    share.  -b copies the two writable disks, not the read-only one."""
+    env.require_kvm()
+    sock = env.path("mig.sock")
+    blocks = 64
+    src_img, dst_img = make_image(env, "src.img", blocks * BLOCK), make_image(env, "dst.img",
+                                                                             blocks * BLOCK)
+    data = os.urandom((2 << 20) + 512)
+    src2, dst2 = env.path("src2.img"), make_image(env, "dst2.img", len(data))
+    with open(src2, "wb") as f:
+        f.write(data)
+    ro = make_image(env, "ro.img", 1 << 20)
+    extra = lambda img2: ["-drive", f"file={img2},if=virtio,id=data",  # noqa: E731
+                          "-drive", f"file={ro},if=none,id=ro,readonly=on",
+                          "-device", "virtio-blk,drive=ro"]
+    src, sq = start_blk(env, "src", src_img, blocks, extra=extra(src2))
+    dst, dq = start_blk(env, "dst", dst_img, blocks, extra=extra(dst2), incoming=f"unix:{sock}")
+    check_equal([b["device"] for b in sq.command("query-block")], ["virtio0", "data", "ro"],
+                "disks in slot order")
+    src.wait_serial("R2 ", timeout=120)
+    sq.command("migrate", uri=f"unix:{sock}", blk=True)
+    # disk total: the two writable disks, not the read-only one.
+    check_block_migrated(env, src, sq, dst, dq, (src_img, dst_img), blocks,
+                         disk_total=blocks * BLOCK + len(data))
+    with open(dst2, "rb") as f:
+        check(f.read() == data, "the second disk arrived byte for byte")
