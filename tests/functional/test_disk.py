@@ -309,6 +309,13 @@ def test_disk_block_migration_unix(env):
     sq.command("cont")
     r = rounds_done(src)
     src.wait_serial(f"R{r + 1} ", timeout=120)
+    # The destination, itself loaded by block migration, migrates on.
+    dq.command("cont")
+    img3, sock3 = make_image(env, "dst3.img", 64 * BLOCK), env.path("mig3.sock")
+    dst3, dq3 = start_blk(env, "dst3", img3, 64, incoming=f"unix:{sock3}")
+    dq.events.clear()  # its own incoming migration's events
+    dq.command("migrate", uri=f"unix:{sock3}", blk=True)
+    check_block_migrated(env, dst, dq, dst3, dq3, (images[1], img3), 64)
 
 
 def test_disk_block_migration_tcp_hmp(env):
