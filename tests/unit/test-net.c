@@ -367,6 +367,7 @@ static void test_stream_backpressure(void)
     net_backend_rx_ready(t.server);
     WAIT_UNTIL(&t.loop, t.sp.refuse == 0);
     net_backend_rx_ready(t.server);
+    g_assert_cmpuint(t.sp.frames->len, ==, 0); /* the held frame: not from inside */
     WAIT_UNTIL(&t.loop, t.sp.frames->len == n);
     for (unsigned i = 0; i < n; i++)
         assert_frame(&t.sp, i, sent->pdata[i]);
