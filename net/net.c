@@ -95,6 +95,9 @@ void net_backend_set_peer(struct net_backend *nb, const struct net_peer_ops *ops
 {
     nb->peer = ops;
     nb->peer_opaque = ops ? opaque : NULL;
+    /* A new peer starts with a clean slate: if the old one had stopped
+     * input, ask the new one (from @ctx, as always). */
+    net_backend_rx_ready(nb);
 }
 
 size_t net_iov_size(const struct iovec *iov, int iovcnt)
@@ -188,6 +191,9 @@ void net_backend_rx_ready(struct net_backend *nb)
     nb->rx_blocked = false;
     /* Never call the peer back from inside its own call: resume from @ctx. */
     nb->resume = g_idle_source_new();
+    /* Not idle priority: a busy loop (migration, other fds) must not
+     * starve the guest's input. */
+    g_source_set_priority(nb->resume, G_PRIORITY_DEFAULT);
     g_source_set_callback(nb->resume, net_backend_resume_cb, nb, NULL);
     g_source_attach(nb->resume, nb->ctx);
 }

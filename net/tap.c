@@ -9,7 +9,8 @@
  * tap owned by this user, made with "ip tuntap add ... user U").  Tern runs
  * no ifup/ifdown scripts: the interface is configured from outside (ip
  * link set ... master br0 up), so script= and downscript= must be "no" (or
- * absent).  fd=FD uses an already open tap descriptor (Tern owns it).
+ * absent).  fd=FD uses an already open tap descriptor (Tern owns it once
+ * the open succeeds; its IFF_VNET_HDR flag must agree with vnet_hdr=).
  *
  * Each read() of the tap fd is one frame and each write() sends one frame.
  * With IFF_VNET_HDR (vnet_hdr=on, or auto when the kernel supports it)
@@ -258,32 +259,36 @@ static bool tap_create(struct net_tap *t, const struct net_options *o, GError **
     return true;
 }
 
-/* fd=N: an open tap; check what it is. */
+/* fd=N: an open tap; check what it is.  The fd becomes ours only if this
+ * succeeds (on failure it stays the caller's). */
 static bool tap_adopt_fd(struct net_tap *t, const struct net_options *o, GError **errp)
 {
     struct ifreq ifr = { 0 };
+    bool vnet;
 
     if (ioctl(o->fd, TUNGETIFF, &ifr) < 0) {
         error_setg_errno(errp, errno, "tap: fd=%d is not an open tap device", o->fd);
         return false;
     }
-    t->fd = o->fd;
     if ((ifr.ifr_flags & (IFF_TAP | IFF_NO_PI)) != (IFF_TAP | IFF_NO_PI)) {
         error_setg(errp, "tap: fd=%d must be a tap (IFF_TAP) opened with IFF_NO_PI", o->fd);
         return false;
     }
-    t->nb.has_vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
-    if (o->vnet_hdr == NET_VNET_HDR_ON && !t->nb.has_vnet_hdr) {
+    vnet = ifr.ifr_flags & IFF_VNET_HDR;
+    if (o->vnet_hdr == NET_VNET_HDR_ON && !vnet) {
         error_setg(errp, "tap: vnet_hdr=on, but fd=%d was opened without IFF_VNET_HDR", o->fd);
         return false;
     }
-    if (o->vnet_hdr == NET_VNET_HDR_OFF)
-        t->nb.has_vnet_hdr = false; /* never set a size; frames on it stay bare */
-    if (!g_unix_set_fd_nonblocking(t->fd, TRUE, NULL) ||
-        fcntl(t->fd, F_SETFD, FD_CLOEXEC) < 0) {
+    if (o->vnet_hdr == NET_VNET_HDR_OFF && vnet) {
+        error_setg(errp, "tap: vnet_hdr=off, but fd=%d was opened with IFF_VNET_HDR", o->fd);
+        return false;
+    }
+    if (!g_unix_set_fd_nonblocking(o->fd, TRUE, NULL) || fcntl(o->fd, F_SETFD, FD_CLOEXEC) < 0) {
         error_setg_errno(errp, errno, "tap: fd=%d", o->fd);
         return false;
     }
+    t->fd = o->fd;
+    t->nb.has_vnet_hdr = vnet;
     g_strlcpy(t->ifname, ifr.ifr_name, sizeof(t->ifname));
     return true;
 }

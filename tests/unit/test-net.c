@@ -374,6 +374,26 @@ static void test_stream_backpressure(void)
     pair_close(&t);
 }
 
+/* A peer that stopped input is replaced: the new one gets the frames. */
+static void test_stream_new_peer(void)
+{
+    struct pair t = { 0 };
+    struct peer other;
+    g_autoptr(GBytes) f = make_frame(3, 200);
+
+    pair_open(&t, false);
+    t.sp.can = false;
+    g_assert_cmpint(send_bytes(t.client, f), ==, 200);
+    WAIT_UNTIL(&t.loop, t.sp.can_calls > 0);
+    peer_init(&other);
+    net_backend_set_peer(t.server, &peer_ops, &other);
+    WAIT_UNTIL(&t.loop, other.frames->len == 1);
+    assert_frame(&other, 0, f);
+    g_assert_cmpuint(t.sp.frames->len, ==, 0);
+    pair_close(&t);
+    peer_clear(&other);
+}
+
 /* Fill the socket until send says -EAGAIN; exactly one tx_ready once the
  * other side drains; every frame taken arrives intact. */
 static void test_stream_would_block(void)
@@ -714,6 +734,29 @@ static void tap_run(bool by_fd, enum net_vnet_hdr vnet)
     loop_clear(&l);
 }
 
+/* fd= opened with IFF_VNET_HDR but vnet_hdr=off: refused (bare frames on
+ * it would be misread), and the fd stays the caller's. */
+static void tap_fd_mismatch(void)
+{
+    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+    struct net_options o;
+    g_autoptr(GError) err = NULL;
+    GMainContext *ctx = g_main_context_new();
+
+    net_options_init(&o);
+    o.type = NET_TYPE_TAP;
+    o.vnet_hdr = NET_VNET_HDR_OFF;
+    o.fd = open("/dev/net/tun", O_RDWR);
+    g_strlcpy(ifr.ifr_name, "terntapvh", sizeof(ifr.ifr_name));
+    g_assert_cmpint(ioctl(o.fd, TUNSETIFF, &ifr), ==, 0);
+    g_assert_null(net_backend_open(ctx, &o, &err));
+    g_assert_nonnull(strstr(err->message, "opened with IFF_VNET_HDR"));
+    g_assert_cmpint(fcntl(o.fd, F_GETFD), >=, 0);
+    close(o.fd);
+    net_options_clear(&o);
+    g_main_context_unref(ctx);
+}
+
 /* In a network namespace of its own, so no host interface is touched. */
 static void test_tap(void)
 {
@@ -731,6 +774,7 @@ static void test_tap(void)
     tap_run(false, NET_VNET_HDR_ON);
     tap_run(false, NET_VNET_HDR_OFF);
     tap_run(true, NET_VNET_HDR_AUTO); /* fd= without IFF_VNET_HDR: bare frames */
+    tap_fd_mismatch();
     g_assert_cmpint(setns(orig, CLONE_NEWNET), ==, 0);
     close(orig);
 }
@@ -784,6 +828,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/stream/tcp", test_stream_tcp);
     g_test_add_func("/net/stream/wire-format", test_stream_wire_format);
     g_test_add_func("/net/stream/backpressure", test_stream_backpressure);
+    g_test_add_func("/net/stream/new-peer", test_stream_new_peer);
     g_test_add_func("/net/stream/would-block", test_stream_would_block);
     g_test_add_func("/net/stream/blocked-then-disconnect", test_stream_blocked_then_disconnect);
     g_test_add_func("/net/stream/disconnect", test_stream_disconnect);
