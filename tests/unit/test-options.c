@@ -373,6 +373,7 @@ static void test_netdev_help(void)
 
         g_assert_true(parse(&o, &err, "-netdev", "help", NULL));
         g_assert_cmpint(o.action, ==, OPTIONS_LISTED);
+        options_clear(&o);
         return;
     }
     g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
