@@ -180,6 +180,11 @@ static bool opt_blockdev(struct options *o, const char *arg, GError **errp)
     return drives_parse_blockdev(&o->drives, arg, errp);
 }
 
+static bool opt_netdev(struct options *o, const char *arg, GError **errp)
+{
+    return netdevs_parse(&o->netdevs, arg, errp);
+}
+
 static bool opt_display(struct options *o, const char *arg, GError **errp)
 {
     (void)o;
@@ -589,6 +594,10 @@ static const struct option_def option_defs[] = {
       "aio=, serial=" },
     { "blockdev", "driver=file|raw,node-name=N,...", opt_blockdev,
       "a disk image node for -device virtio-blk,drive=N" },
+    { "netdev", "TYPE,id=ID,...", opt_netdev,
+      "network backend: tap,id=ID[,ifname=NAME][,vnet_hdr=on|off][,fd=N], "
+      "stream,id=ID[,server=on],addr.type=unix|inet,... or socket,id=ID,listen=|connect=; "
+      "-netdev help lists the types" },
     { "dump-vmstate", "FILE", opt_dump_vmstate,
       "write every device's migration state description (JSON) to FILE and exit" },
     { "version", NULL, opt_flag_version, "print the version and exit" },
@@ -608,10 +617,11 @@ static const struct option_def *option_find(const char *arg)
     return NULL;
 }
 
-/* "-machine help" / "-device help" list what exists and exit like -help. */
+/* "-machine help" / "-device help" / "-netdev help" list what exists and exit like -help. */
 static bool option_wants_list(const struct option_def *d, const char *arg)
 {
-    return !strcmp(arg, "help") && (d->handler == opt_machine || d->handler == opt_device);
+    return !strcmp(arg, "help") &&
+           (d->handler == opt_machine || d->handler == opt_device || d->handler == opt_netdev);
 }
 
 static void options_print_list(const struct option_def *d)
@@ -620,6 +630,8 @@ static void options_print_list(const struct option_def *d)
         printf("Supported machines are:\n");
         for (unsigned i = 0; i < G_N_ELEMENTS(options_machines); i++)
             printf("%-20s %s (default)\n", options_machines[i][0], options_machines[i][1]);
+    } else if (d->handler == opt_netdev) {
+        netdevs_print_types(stdout);
     } else {
         printf("Devices:\nname \"isa-debug-exit\", bus ISA, desc \"exit with status "
                "(value << 1) | 1\"\n");
@@ -640,6 +652,7 @@ static void options_defaults(struct options *o)
     o->monitors = g_ptr_array_new_with_free_func(monitor_config_free);
     o->chardevs = g_ptr_array_new_with_free_func(monitor_config_free);
     drives_init(&o->drives);
+    netdevs_init(&o->netdevs);
 }
 
 bool options_parse(struct options *o, int argc, char **argv, GError **errp)
@@ -700,6 +713,7 @@ void options_clear(struct options *o)
     if (o->chardevs)
         g_ptr_array_unref(o->chardevs);
     drives_clear(&o->drives);
+    netdevs_clear(&o->netdevs);
     memset(o, 0, sizeof(*o));
 }
 

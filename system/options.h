@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "system/drives.h"
+#include "system/netdevs.h"
 #include "util/sockets.h"
 
 #define OPTIONS_MACHINE_DEFAULT "tern-1.0"
@@ -69,6 +70,7 @@ struct options {
     char *incoming;     /* -incoming URI ("defer" included) */
     char *mem_path;     /* -mem-path FILE: initial RAM contents, copy-on-write */
     struct drives drives; /* -drive, -blockdev, -device virtio-blk (system/drives.h) */
+    struct netdevs netdevs; /* -netdev (system/netdevs.h) */
 };
 
 /* Fill @o from argv (argv[0] is the program).  On error @o is left freed. */

@@ -267,6 +267,34 @@ static void vm_close_disks(struct vm *vm)
     vm->ndisks = 0;
 }
 
+/* Open every -netdev now, so a missing permission or a refused connection
+ * is a startup error even before a NIC uses it (as QEMU does). */
+static bool vm_open_netdevs(struct vm *vm, const struct options *opts, GError **errp)
+{
+    vm->netdevs = g_ptr_array_new_with_free_func((GDestroyNotify)net_backend_free);
+    for (unsigned i = 0; i < opts->netdevs.defs->len; i++) {
+        const struct netdev_def *def = opts->netdevs.defs->pdata[i];
+        g_autoptr(GError) err = NULL;
+        struct net_backend *nb = net_backend_open(vm->loop.ctx, &def->opts, &err);
+
+        if (!nb) {
+            error_setg(errp, "%s: %s", def->spec, err->message);
+            return false;
+        }
+        g_ptr_array_add(vm->netdevs, nb);
+    }
+    return true;
+}
+
+struct net_backend *vm_find_netdev(struct vm *vm, const char *id)
+{
+    for (unsigned i = 0; vm->netdevs && i < vm->netdevs->len; i++) {
+        if (!strcmp(net_backend_id(vm->netdevs->pdata[i]), id))
+            return vm->netdevs->pdata[i];
+    }
+    return NULL;
+}
+
 static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **errp)
 {
     struct machine_config cfg = {
@@ -400,6 +428,7 @@ struct vm *vm_new(const struct options *opts, GError **errp)
                           false);
     ok = ok && boot_image_load(&vm->boot, opts->kernel, opts->initrd, cmdline, opts->smp, errp);
     ok = ok && vm_open_disks(vm, opts, errp);
+    ok = ok && vm_open_netdevs(vm, opts, errp);
     ok = ok && kvm_init(&vm->kvm, NULL, opts->smp, errp);
     if (ok)
         kvm_notify_init(&vm->notify, &vm->kvm, vm->loop.ctx);
@@ -442,6 +471,8 @@ void vm_free(struct vm *vm)
     vm_close_disks(vm);
     vm_lock(vm);
     machine_destroy(&vm->machine);
+    if (vm->netdevs) /* after the NICs that were their peers */
+        g_ptr_array_unref(vm->netdevs);
     vm_unlock(vm);
     iomap_destroy(&vm->pio);
     iomap_destroy(&vm->mmio);

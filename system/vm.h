@@ -71,6 +71,9 @@ struct vm {
     char *disk_ids[DRIVES_MAX];
     unsigned ndisks;
     struct block_mig blockmig; /* the "block" section: writable disks for migrate -b */
+    /* -netdev backends (struct net_backend *), command-line order; a NIC
+     * finds its own with vm_find_netdev() and attaches as the peer. */
+    GPtrArray *netdevs;
     struct boot_image boot;
     struct boot_entry entry;
     struct savevm savevm; /* every section a migration carries */
@@ -154,6 +157,9 @@ JsonObject *vm_event_reason(bool guest, const char *reason);
 /* ---- migration glue, system/vm-migration.c (lock held, main thread) ---- */
 void vm_migration_init(struct vm *vm, const struct options *opts);
 void vm_migration_destroy(struct vm *vm);
+/* The -netdev backend with this id, or NULL. */
+struct net_backend *vm_find_netdev(struct vm *vm, const char *id);
+
 /* Take the write lock of every writable disk image the VM does not hold
  * (after a switch-over released them).  Lock held. */
 bool vm_disks_lock(struct vm *vm, GError **errp);

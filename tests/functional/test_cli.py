@@ -142,3 +142,25 @@ def test_dump_vmstate(env):
     check(fields[:3] == ["divider", "rbr", "ier"], f"serial fields: {fields}")
     check("i8042" in d, f"sections: {list(d)}")
     one_line_error(env, ["-dump-vmstate", "/nonexistent/dir/dump.json"], "-dump-vmstate")
+
+
+def test_netdev_errors(env):
+    """-netdev: syntax errors while parsing, open errors (no tap permission, nothing
+    listening) when the VM is built; each one line naming the option."""
+    one_line_error(env, ["-netdev", "tap,id=n0,script=/etc/qemu-ifup"], "-netdev tap",
+                   "Tern runs no scripts")
+    one_line_error(env, ["-netdev", "user,id=u0"], "-netdev user", "not supported")
+    one_line_error(env, ["-netdev", "tap,id=n0", "-netdev", "stream,id=n0"], "Duplicate ID")
+    status, out, _ = env.run(["-netdev", "help"])
+    check(status == 0 and "tap" in out and "stream" in out, f"-netdev help: {out!r}")
+    env.require_kvm()
+    hello = ["-kernel", env.guest("hello")]
+    one_line_error(env, hello + ["-netdev", "stream,id=s0,addr.type=unix,addr.path="
+                                 + env.path("nobody.sock")], "-netdev stream", "cannot connect")
+    if os.geteuid() == 0:
+        # As an unprivileged user: the tap cannot be created.
+        status, _, err = env.run(hello + ["-netdev", "tap,id=n0,ifname=terncli0"],
+                                 user=65534, group=65534, extra_groups=[])
+        lines = err.strip().splitlines()
+        check(status == 1 and len(lines) == 1 and lines[0].startswith("tern: -netdev tap")
+              and "needs root or CAP_NET_ADMIN" in lines[0], f"as nobody: {err!r}")

@@ -278,6 +278,109 @@ static void test_drives(void)
     g_assert_nonnull(strstr(err->message, "4 virtio-mmio slots"));
 }
 
+static struct netdev_def *netdev(struct options *o, unsigned i)
+{
+    g_assert_cmpuint(i, <, o->netdevs.defs->len);
+    return o->netdevs.defs->pdata[i];
+}
+
+/* -netdev tap / stream / socket become net_options in command-line order;
+ * every error names the option and says what is wrong. */
+static void test_netdevs(void)
+{
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+                        "-netdev", "tap,id=n1,vnet_hdr=on,fd=7", "-netdev",
+                        "stream,id=s0,server=on,addr.type=unix,addr.path=/tmp/x.sock",
+                        "-netdev", "stream,id=s1,addr.type=inet,addr.host=::1,addr.port=5555",
+                        "-netdev", "socket,id=k0,listen=:1234", "-netdev",
+                        "socket,id=k1,connect=127.0.0.1:1234", "-netdev",
+                        "tap,id=n2,vnet_hdr=off", NULL));
+    g_assert_no_error(err);
+    g_assert_cmpuint(o.netdevs.defs->len, ==, 7);
+    g_assert_cmpint(netdev(&o, 0)->opts.type, ==, NET_TYPE_TAP);
+    g_assert_cmpstr(netdev(&o, 0)->opts.id, ==, "n0");
+    g_assert_cmpstr(netdev(&o, 0)->opts.ifname, ==, "tap0");
+    g_assert_cmpint(netdev(&o, 0)->opts.fd, ==, -1);
+    g_assert_cmpint(netdev(&o, 0)->opts.vnet_hdr, ==, NET_VNET_HDR_AUTO);
+    g_assert_cmpint(netdev(&o, 1)->opts.fd, ==, 7);
+    g_assert_cmpint(netdev(&o, 1)->opts.vnet_hdr, ==, NET_VNET_HDR_ON);
+    g_assert_cmpint(netdev(&o, 6)->opts.vnet_hdr, ==, NET_VNET_HDR_OFF);
+    g_assert_cmpint(netdev(&o, 2)->opts.type, ==, NET_TYPE_STREAM);
+    g_assert_true(netdev(&o, 2)->opts.server);
+    g_assert_cmpint(netdev(&o, 2)->opts.addr.kind, ==, SOCK_UNIX);
+    g_assert_cmpstr(netdev(&o, 2)->opts.addr.path, ==, "/tmp/x.sock");
+    g_assert_false(netdev(&o, 3)->opts.server);
+    g_assert_cmpint(netdev(&o, 3)->opts.addr.kind, ==, SOCK_TCP);
+    g_assert_cmpstr(netdev(&o, 3)->opts.addr.host, ==, "::1");
+    g_assert_cmpstr(netdev(&o, 3)->opts.addr.port, ==, "5555");
+    g_assert_cmpint(netdev(&o, 4)->opts.type, ==, NET_TYPE_STREAM);
+    g_assert_true(netdev(&o, 4)->opts.server);
+    g_assert_cmpstr(netdev(&o, 4)->opts.addr.port, ==, "1234");
+    g_assert_false(netdev(&o, 5)->opts.server);
+    g_assert_cmpstr(netdev(&o, 5)->opts.addr.host, ==, "127.0.0.1");
+    g_assert_true(netdevs_find(&o.netdevs, "k1") == netdev(&o, 5));
+    g_assert_null(netdevs_find(&o.netdevs, "k2"));
+    g_assert_cmpstr(netdev(&o, 5)->spec, ==, "-netdev socket,id=k1,connect=127.0.0.1:1234");
+    options_clear(&o);
+
+    static const char *const bad[][5] = {
+        { "-netdev", "tap", NULL, NULL, "-netdev tap: id= is required" },
+        { "-netdev", "id=n0", NULL, NULL, "missing netdev type" },
+        { "-netdev", "user,id=u0", NULL, NULL, "netdev type 'user' is not supported" },
+        { "-netdev", "tap,id=0n", NULL, NULL, "id=0n: an id starts with a letter" },
+        { "-netdev", "tap,id=n0,script=/etc/qemu-ifup", NULL, NULL, "Tern runs no scripts" },
+        { "-netdev", "tap,id=n0,downscript=/x", NULL, NULL, "downscript=/x: Tern runs no" },
+        { "-netdev", "tap,id=n0,vnet_hdr=maybe", NULL, NULL, "vnet_hdr=maybe: expected 'on'" },
+        { "-netdev", "tap,id=n0,fd=x", NULL, NULL, "fd=x: expected an integer" },
+        { "-netdev", "tap,id=n0,fd=3,ifname=t", NULL, NULL, "ifname= and fd= cannot both" },
+        { "-netdev", "tap,id=n0,ifname=waytoolongforaninterface", NULL, NULL, "1 to 15" },
+        { "-netdev", "tap,id=n0,vhost=on", NULL, NULL, "netdev 'tap' has no parameter 'vhost'" },
+        { "-netdev", "stream,id=s0", NULL, NULL, "addr.type is required" },
+        { "-netdev", "stream,id=s0,addr.type=fd,addr.str=3", NULL, NULL, "addr.type=fd is not" },
+        { "-netdev", "stream,id=s0,addr.type=unix", NULL, NULL, "needs addr.path=" },
+        { "-netdev", "stream,id=s0,addr.type=inet,addr.host=h", NULL, NULL, "addr.port=" },
+        { "-netdev", "stream,id=s0,server=maybe,addr.type=unix,addr.path=p", NULL, NULL,
+          "server=maybe" },
+        { "-netdev", "stream,id=s0,addr.type=unix,addr.path=p,reconnect=1", NULL, NULL,
+          "no parameter 'reconnect'" },
+        { "-netdev", "socket,id=k0", NULL, NULL, "exactly one of listen=" },
+        { "-netdev", "socket,id=k0,listen=:1,connect=h:1", NULL, NULL, "exactly one of" },
+        { "-netdev", "socket,id=k0,mcast=230.0.0.1:1234", NULL, NULL, "mcast= is not supported" },
+        { "-netdev", "socket,id=k0,connect=nohost", NULL, NULL, "expected HOST:PORT" },
+        { "-netdev", "tap,id=n0", "-netdev", "tap,id=n0", "Duplicate ID 'n0' for netdev" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_clear_error(&err);
+        g_assert_false(parse(&o, &err, bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL));
+        g_assert_nonnull(err);
+        g_assert_null(strchr(err->message, '\n'));
+        if (!strstr(err->message, bad[i][4]))
+            g_error("%s %s: '%s' lacks '%s'", bad[i][0], bad[i][1], err->message, bad[i][4]);
+        if (!g_str_has_prefix(err->message, "-netdev "))
+            g_error("'%s' does not name the option", err->message);
+    }
+}
+
+/* -netdev help lists the types and ends the command line like -help. */
+static void test_netdev_help(void)
+{
+    if (g_test_subprocess()) {
+        struct options o;
+        g_autoptr(GError) err = NULL;
+
+        g_assert_true(parse(&o, &err, "-netdev", "help", NULL));
+        g_assert_cmpint(o.action, ==, OPTIONS_LISTED);
+        options_clear(&o);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stdout("Available netdev backend types:\nsocket\nstream\ntap\n");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -288,5 +391,7 @@ int main(int argc, char **argv)
     g_test_add_func("/options/errors", test_errors);
     g_test_add_func("/options/monitors", test_monitors);
     g_test_add_func("/options/drives", test_drives);
+    g_test_add_func("/options/netdevs", test_netdevs);
+    g_test_add_func("/options/netdev-help", test_netdev_help);
     return g_test_run();
 }
