@@ -261,6 +261,15 @@ struct virtqueue_elem *virtqueue_pop(struct virtqueue *vq)
     return e;
 }
 
+void virtqueue_unpop(struct virtqueue *vq, uint16_t n)
+{
+    if (!vq_usable(vq))
+        return;
+    vq->s->last_avail_idx -= n;
+    if (vq->event_idx)
+        vq_set_avail_event(vq, vq->s->last_avail_idx);
+}
+
 /* Mark the first @len bytes of the in-buffers dirty. */
 static void vq_mark_in_dirty(struct virtqueue *vq, const struct virtqueue_elem *e, uint64_t len)
 {
@@ -272,23 +281,40 @@ static void vq_mark_in_dirty(struct virtqueue *vq, const struct virtqueue_elem *
     }
 }
 
-void virtqueue_push(struct virtqueue *vq, const struct virtqueue_elem *elem, uint32_t len)
+/* Write the used entry for @elem at used_idx + @ahead (not yet published). */
+static void vq_fill(struct virtqueue *vq, const struct virtqueue_elem *elem, uint32_t len,
+                    uint16_t ahead)
 {
-    uint64_t off;
+    uint64_t off = 4 + VQ_USED_ELEM_SIZE * (uint64_t)((uint16_t)(vq->s->used_idx + ahead) %
+                                                      vq->s->num);
     uint32_t id = elem->head;
 
-    vq_mark_in_dirty(vq, elem, len);
-    if (!vq_usable(vq))
-        return; /* reset or broken meanwhile: the driver no longer waits */
-    off = 4 + VQ_USED_ELEM_SIZE * (uint64_t)(vq->s->used_idx % vq->s->num);
     memcpy(vq->used_hva + off, &id, 4);
     memcpy(vq->used_hva + off + 4, &len, 4);
     vq_mark_dirty(vq, vq->s->used + off, VQ_USED_ELEM_SIZE);
-    /* The entry must be visible before the index that publishes it. */
+}
+
+void virtqueue_push_many(struct virtqueue *vq, struct virtqueue_elem *const *elems,
+                         const uint32_t *lens, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        vq_mark_in_dirty(vq, elems[i], lens[i]);
+    if (!vq_usable(vq))
+        return; /* reset or broken meanwhile: the driver no longer waits */
+    for (unsigned i = 0; i < n; i++)
+        vq_fill(vq, elems[i], lens[i], (uint16_t)i);
+    /* The entries must be visible before the index that publishes them. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    vq->s->used_idx++;
+    vq->s->used_idx += n;
     vq_store16(vq->used_hva + 2, vq->s->used_idx);
     vq_mark_dirty(vq, vq->s->used + 2, 2);
+}
+
+void virtqueue_push(struct virtqueue *vq, const struct virtqueue_elem *elem, uint32_t len)
+{
+    struct virtqueue_elem *e = (struct virtqueue_elem *)elem;
+
+    virtqueue_push_many(vq, &e, &len, 1);
 }
 
 /* virtio spec 2.7.10: interrupt when used_event lies in (old, new]. */

@@ -112,9 +112,20 @@ bool virtqueue_post_load(struct virtqueue *vq, GError **errp);
 /* The next available chain, or NULL (empty, not ready, or broken).
  * g_free() it after virtqueue_push(). */
 struct virtqueue_elem *virtqueue_pop(struct virtqueue *vq);
+/*
+ * Give back the last @n chains popped and not pushed, newest first: the
+ * next pops return them again (a device that cannot finish a chain now --
+ * a backend said -EAGAIN, a frame needs more rx buffers -- leaves it in
+ * the ring, so a saved state never holds half-processed work).
+ */
+void virtqueue_unpop(struct virtqueue *vq, uint16_t n);
 /* Return @elem to the driver with @len bytes written into its
  * in-buffers (those bytes are marked dirty). */
 void virtqueue_push(struct virtqueue *vq, const struct virtqueue_elem *elem, uint32_t len);
+/* Push @n elements at once: the driver sees all of them or none (one
+ * used idx update) -- a frame spread over several rx buffers. */
+void virtqueue_push_many(struct virtqueue *vq, struct virtqueue_elem *const *elems,
+                         const uint32_t *lens, unsigned n);
 /* Should the device interrupt the driver for what it pushed?  Honours
  * NO_INTERRUPT, or used_event with event idx; records the signal. */
 bool virtqueue_should_notify(struct virtqueue *vq);
