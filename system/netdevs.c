@@ -14,13 +14,24 @@ static void netdev_def_free(gpointer p)
     g_free(def);
 }
 
+static void nic_config_free(gpointer p)
+{
+    struct nic_config *nic = p;
+
+    g_free(nic->netdev_ref);
+    g_free(nic);
+}
+
 void netdevs_init(struct netdevs *n)
 {
     n->defs = g_ptr_array_new_with_free_func(netdev_def_free);
+    n->nics = g_ptr_array_new_with_free_func(nic_config_free);
 }
 
 void netdevs_clear(struct netdevs *n)
 {
+    if (n->nics)
+        g_ptr_array_unref(n->nics);
     if (n->defs)
         g_ptr_array_unref(n->defs);
     memset(n, 0, sizeof(*n));
@@ -128,4 +139,122 @@ bool netdevs_parse(struct netdevs *n, const char *arg, GError **errp)
 fail:
     netdev_def_free(def);
     return false;
+}
+
+bool netdevs_parse_mac(const char *s, uint8_t mac[NETDEVS_MAC_LEN], GError **errp)
+{
+    const char *p = s;
+
+    for (unsigned i = 0; i < NETDEVS_MAC_LEN; i++) {
+        if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1]) ||
+            (i + 1 < NETDEVS_MAC_LEN ? p[2] != ':' && p[2] != '-' : p[2] != '\0'))
+            goto bad;
+        mac[i] = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]));
+        p += 3;
+    }
+    if (mac[0] & 1) {
+        error_setg(errp, "mac=%s: a multicast address cannot be a NIC's", s);
+        return false;
+    }
+    return true;
+bad:
+    error_setg(errp, "mac=%s: not a MAC address (like 52:54:00:12:34:56)", s);
+    return false;
+}
+
+bool netdevs_parse_nic(struct netdevs *n, GHashTable *kv, GError **errp)
+{
+    g_autofree char *netdev = keyval_take_str(kv, "netdev");
+    g_autofree char *mac = keyval_take_str(kv, "mac");
+    struct nic_config *nic;
+
+    g_free(keyval_take_str(kv, "id")); /* QEMU's device id: accepted, unused */
+    if (!keyval_check_empty(kv, "device 'virtio-net'", errp))
+        return false;
+    if (!netdev) {
+        error_setg(errp, "virtio-net: netdev property not set (netdev=ID of a -netdev)");
+        return false;
+    }
+    nic = g_new0(struct nic_config, 1);
+    if (mac && !netdevs_parse_mac(mac, nic->mac, errp)) {
+        nic_config_free(nic);
+        return false;
+    }
+    nic->mac_given = mac != NULL;
+    nic->netdev_ref = g_steal_pointer(&netdev);
+    g_ptr_array_add(n->nics, nic);
+    return true;
+}
+
+static bool netdevs_mac_taken(struct netdevs *n, const uint8_t mac[NETDEVS_MAC_LEN],
+                              const struct nic_config *self)
+{
+    for (unsigned i = 0; i < n->nics->len; i++) {
+        const struct nic_config *o = n->nics->pdata[i];
+
+        if (o != self && o->mac_given && !memcmp(o->mac, mac, NETDEVS_MAC_LEN))
+            return true;
+    }
+    return false;
+}
+
+/* QEMU's qemu_macaddr_default_if_unset(): 52:54:00:12:34:56 + k. */
+static bool netdevs_default_mac(struct netdevs *n, struct nic_config *nic, unsigned *next,
+                                GError **errp)
+{
+    static const uint8_t base[NETDEVS_MAC_LEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+    memcpy(nic->mac, base, NETDEVS_MAC_LEN);
+    do {
+        if (*next > 0xff - 0x56) {
+            error_setg(errp, "no default MAC address left");
+            return false;
+        }
+        nic->mac[5] = (uint8_t)(0x56 + (*next)++);
+    } while (netdevs_mac_taken(n, nic->mac, nic));
+    return true;
+}
+
+static bool netdevs_resolve_nic(struct netdevs *n, struct nic_config *nic, GError **errp)
+{
+    struct netdev_def *def = netdevs_find(n, nic->netdev_ref);
+
+    if (!def) {
+        error_setg(errp, "-device virtio-net,netdev=%s: no -netdev with id '%s'",
+                   nic->netdev_ref, nic->netdev_ref);
+        return false;
+    }
+    if (def->used) {
+        error_setg(errp, "-device virtio-net,netdev=%s: netdev '%s' is already in use by "
+                         "another NIC", nic->netdev_ref, nic->netdev_ref);
+        return false;
+    }
+    if (nic->mac_given && netdevs_mac_taken(n, nic->mac, nic)) {
+        error_setg(errp, "-device virtio-net,netdev=%s: MAC %02x:%02x:%02x:%02x:%02x:%02x is "
+                         "given to another NIC too", nic->netdev_ref, nic->mac[0], nic->mac[1],
+                   nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5]);
+        return false;
+    }
+    def->used = true;
+    nic->netdev = def;
+    return true;
+}
+
+bool netdevs_resolve(struct netdevs *n, unsigned ndisks, unsigned nslots, GError **errp)
+{
+    unsigned next_mac = 0;
+
+    for (unsigned i = 0; i < n->nics->len; i++) {
+        struct nic_config *nic = n->nics->pdata[i];
+
+        if (!netdevs_resolve_nic(n, nic, errp) ||
+            (!nic->mac_given && !netdevs_default_mac(n, nic, &next_mac, errp)))
+            return false;
+    }
+    if (ndisks + n->nics->len > nslots) {
+        error_setg(errp, "too many virtio devices: %u disks and %u NICs, but the tern-1.0 "
+                         "machine has %u virtio-mmio slots", ndisks, n->nics->len, nslots);
+        return false;
+    }
+    return true;
 }

@@ -9,9 +9,16 @@
  *       (QEMU's older spelling of a TCP stream: same framing; it becomes a
  *       stream definition here)
  *   -netdev help
+ *   -device virtio-net,netdev=ID[,mac=52:54:00:12:34:56][,id=...]
+ *       (also virtio-net-device and virtio-net-pci: Tern has no PCI, the NIC
+ *       is a virtio-mmio device all the same).  Without mac=, NIC k gets
+ *       52:54:00:12:34:56 + k (k counts the NICs without one), skipping
+ *       addresses other NICs were given, as QEMU does.
  *
  * The result is the list of definitions in command-line order, each a
- * struct net_options (net/net.h) under its id.  Only the syntax is checked
+ * struct net_options (net/net.h) under its id, and the list of NICs in
+ * command-line order: NIC N takes the virtio-mmio slot after the disks'
+ * (ndisks + N).  Only the syntax is checked
  * here; opening the tap or socket (permission, address in use) happens
  * when a device that uses the netdev is built.  Thread context: main(),
  * before anything runs.
@@ -21,6 +28,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "net/net.h"
@@ -31,8 +39,19 @@ struct netdev_def {
     bool used;               /* a NIC took it (set by the device code) */
 };
 
+#define NETDEVS_MAC_LEN 6
+
+/* A virtio-net NIC. */
+struct nic_config {
+    char *netdev_ref;         /* -device netdev= */
+    struct netdev_def *netdev; /* not owned; NULL until resolved */
+    uint8_t mac[NETDEVS_MAC_LEN];
+    bool mac_given;
+};
+
 struct netdevs {
     GPtrArray *defs; /* struct netdev_def *, owned, command-line order */
+    GPtrArray *nics; /* struct nic_config *, owned, command-line order */
 };
 
 void netdevs_init(struct netdevs *n);
@@ -40,6 +59,14 @@ void netdevs_clear(struct netdevs *n);
 
 bool netdevs_parse(struct netdevs *n, const char *arg, GError **errp);
 struct netdev_def *netdevs_find(struct netdevs *n, const char *id);
+/* -device virtio-net...: @kv holds the keys after "driver". */
+bool netdevs_parse_nic(struct netdevs *n, GHashTable *kv, GError **errp);
+/* After the whole command line: resolve netdev= references (each netdev
+ * serves one NIC), give default MACs, refuse duplicate MACs, and check
+ * that @nslots virtio-mmio slots after the @ndisks disks hold the NICs. */
+bool netdevs_resolve(struct netdevs *n, unsigned ndisks, unsigned nslots, GError **errp);
+/* "52:54:00:12:34:56" (or with '-'): a unicast MAC. */
+bool netdevs_parse_mac(const char *s, uint8_t mac[NETDEVS_MAC_LEN], GError **errp);
 /* -netdev help */
 void netdevs_print_types(FILE *out);
 

@@ -166,6 +166,9 @@ static bool opt_device(struct options *o, const char *arg, GError **errp)
     if (!strcmp(driver, "virtio-blk") || !strcmp(driver, "virtio-blk-device") ||
         !strcmp(driver, "virtio-blk-pci"))
         return drives_parse_device(&o->drives, kv, errp);
+    if (!strcmp(driver, "virtio-net") || !strcmp(driver, "virtio-net-device") ||
+        !strcmp(driver, "virtio-net-pci"))
+        return netdevs_parse_nic(&o->netdevs, kv, errp);
     error_setg(errp, "unknown device '%s' (use -device help to list them)", driver);
     return false;
 }
@@ -588,7 +591,8 @@ static const struct option_def option_defs[] = {
     { "machine", "TYPE", opt_machine, "machine type: tern-1.0 (default)" },
     { "M", "TYPE", opt_machine, "same as -machine" },
     { "device", "DRIVER[,PROP=V]", opt_device,
-      "add a device: isa-debug-exit,iobase=,iosize= or virtio-blk,drive=ID[,serial=S]" },
+      "add a device: isa-debug-exit,iobase=,iosize=, virtio-blk,drive=ID[,serial=S] or "
+      "virtio-net,netdev=ID[,mac=MAC]" },
     { "drive", "file=PATH[,...]", opt_drive,
       "raw disk image: if=virtio (default)|none, id=, readonly=on, cache=none|writeback, "
       "aio=, serial=" },
@@ -637,6 +641,8 @@ static void options_print_list(const struct option_def *d)
                "(value << 1) | 1\"\n");
         printf("name \"virtio-blk\", bus virtio-mmio, desc \"virtio block device\" "
                "(aliases virtio-blk-device, virtio-blk-pci)\n");
+        printf("name \"virtio-net\", bus virtio-mmio, desc \"virtio network device\" "
+               "(aliases virtio-net-device, virtio-net-pci)\n");
     }
 }
 
@@ -688,7 +694,8 @@ bool options_parse(struct options *o, int argc, char **argv, GError **errp)
             goto fail;
         }
     }
-    if (!options_resolve_monitors(o, errp) || !drives_resolve(&o->drives, errp))
+    if (!options_resolve_monitors(o, errp) || !drives_resolve(&o->drives, errp) ||
+        !netdevs_resolve(&o->netdevs, o->drives.disks->len, DRIVES_MAX, errp))
         goto fail;
     return true;
 fail:

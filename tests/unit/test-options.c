@@ -364,6 +364,91 @@ static void test_netdevs(void)
     }
 }
 
+static const struct nic_config *nic(const struct options *o, unsigned i)
+{
+    g_assert_cmpuint(i, <, o->netdevs.nics->len);
+    return o->netdevs.nics->pdata[i];
+}
+
+static void assert_mac(const struct nic_config *c, uint8_t last, const uint8_t *full)
+{
+    static const uint8_t base[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+    uint8_t want[6];
+
+    memcpy(want, full ? full : base, 6);
+    if (!full)
+        want[5] = last;
+    g_assert_cmpmem(c->mac, 6, want, 6);
+}
+
+/* -device virtio-net: netdev references, QEMU's default MACs (skipping
+ * given ones), the shared virtio-mmio slots, and every error. */
+static void test_nics(void)
+{
+    static const uint8_t given[6] = { 0x02, 0xab, 0xcd, 0xef, 0x00, 0x01 };
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-netdev", "tap,id=a", "-netdev", "tap,id=b", "-netdev",
+                        "tap,id=c", "-device", "virtio-net,netdev=c", "-device",
+                        "virtio-net-pci,netdev=a,mac=52:54:00:12:34:56,id=nic1", "-device",
+                        "virtio-net-device,netdev=b", NULL));
+    g_assert_no_error(err);
+    g_assert_cmpuint(o.netdevs.nics->len, ==, 3);
+    g_assert_cmpstr(nic(&o, 0)->netdev->opts.id, ==, "c");
+    assert_mac(nic(&o, 0), 0x57, NULL); /* ...:56 is taken by nic1 */
+    g_assert_true(nic(&o, 1)->mac_given);
+    assert_mac(nic(&o, 1), 0x56, NULL);
+    assert_mac(nic(&o, 2), 0x58, NULL);
+    g_assert_true(nic(&o, 2)->netdev->used);
+    options_clear(&o);
+
+    g_assert_true(parse(&o, &err, "-drive", "file=x", "-drive", "file=y", "-drive", "file=z",
+                        "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a,mac=02-AB-cd-EF-00-01",
+                        NULL));
+    g_assert_no_error(err);
+    assert_mac(nic(&o, 0), 0, given);
+    options_clear(&o);
+
+    static const char *const bad[][7] = {
+        { "-device", "virtio-net", NULL, NULL, NULL, NULL, "netdev property not set" },
+        { "-device", "virtio-net,netdev=x", NULL, NULL, NULL, NULL,
+          "-device virtio-net,netdev=x: no -netdev with id 'x'" },
+        { "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a,speed=10", NULL, NULL,
+          "device 'virtio-net' has no parameter 'speed'" },
+        { "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a,mac=52:54:00:12:34", NULL, NULL,
+          "mac=52:54:00:12:34: not a MAC address" },
+        { "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a,mac=52:54:00:12:34:zz", NULL,
+          NULL, "not a MAC address" },
+        { "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a,mac=52:54:00:12:34:567", NULL,
+          NULL, "not a MAC address" },
+        { "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a,mac=ff:ff:ff:ff:ff:ff", NULL,
+          NULL, "multicast" },
+        { "-netdev", "tap,id=a", "-device", "virtio-net,netdev=a", "-device",
+          "virtio-net,netdev=a", "netdev 'a' is already in use" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_clear_error(&err);
+        g_assert_false(parse(&o, &err, bad[i][0], bad[i][1], bad[i][2], bad[i][3], bad[i][4],
+                             bad[i][5], NULL));
+        g_assert_nonnull(err);
+        g_assert_null(strchr(err->message, '\n'));
+        if (!strstr(err->message, bad[i][6]))
+            g_error("%s %s: '%s' lacks '%s'", bad[i][0], bad[i][1], err->message, bad[i][6]);
+    }
+    g_clear_error(&err);
+    g_assert_false(parse(&o, &err, "-netdev", "tap,id=a", "-netdev", "tap,id=b", "-device",
+                         "virtio-net,netdev=a,mac=02:00:00:00:00:01", "-device",
+                         "virtio-net,netdev=b,mac=02:00:00:00:00:01", NULL));
+    g_assert_nonnull(strstr(err->message, "MAC 02:00:00:00:00:01 is given to another NIC too"));
+    g_clear_error(&err);
+    g_assert_false(parse(&o, &err, "-drive", "file=x", "-drive", "file=y", "-drive", "file=z",
+                         "-netdev", "tap,id=a", "-netdev", "tap,id=b", "-device",
+                         "virtio-net,netdev=a", "-device", "virtio-net,netdev=b", NULL));
+    g_assert_nonnull(strstr(err->message, "too many virtio devices: 3 disks and 2 NICs, but "
+                                          "the tern-1.0 machine has 4 virtio-mmio slots"));
+}
+
 /* -netdev help lists the types and ends the command line like -help. */
 static void test_netdev_help(void)
 {
@@ -392,6 +477,7 @@ int main(int argc, char **argv)
     g_test_add_func("/options/monitors", test_monitors);
     g_test_add_func("/options/drives", test_drives);
     g_test_add_func("/options/netdevs", test_netdevs);
+    g_test_add_func("/options/nics", test_nics);
     g_test_add_func("/options/netdev-help", test_netdev_help);
     return g_test_run();
 }
