@@ -92,6 +92,8 @@ static bool vm_mig_stop(void *opaque, GError **errp)
      * before the disks drain and any device is saved
      * (accel/kvm-notify.h). */
     kvm_notify_flush(&vm->notify);
+    /* From here RAM and rings must stay still: the NICs stop moving frames. */
+    machine_set_running(&vm->machine, false);
     if (!vm_disks_release(vm, errp)) {
         vm_mig_resume(vm); /* the core resumes only after a stop() that worked */
         return false;
@@ -114,6 +116,10 @@ static void vm_mig_resume(void *opaque)
      * pending): its request still wins. */
     if (!runstate_set(&vm->runstate, to, NULL))
         return;
+    /* The NICs run with the run state, even while a pending request
+     * keeps the vCPUs parked a moment longer (a reset does not restart
+     * them). */
+    machine_set_running(&vm->machine, runstate_is_running(to));
     if (runstate_is_running(to) && !vm->request_posted) {
         cpus_resume(&vm->cpus);
         vm_emit_event(vm, "RESUME", NULL);
@@ -215,7 +221,10 @@ static void vm_incoming_done(void *opaque, bool ok, const GError *err)
         return;
     }
     machine_kick_disks(&vm->machine);
-    vm_incoming_finish(vm, NULL);
+    vm_incoming_finish(vm, NULL); /* NICs: running, so they kick themselves */
+    /* The guest's NIC drivers send their gratuitous ARPs from here (the
+     * RARP rounds of announce-self are net/announce.c's, to come). */
+    machine_announce_nics(&vm->machine);
 }
 
 static bool vm_incoming_activate(void *opaque, GError **errp)

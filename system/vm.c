@@ -327,6 +327,13 @@ static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **
         cfg.disks[i] = (struct machine_disk){ vm->disks[i], disk->serial };
     }
     cfg.ndisks = vm->ndisks;
+    for (unsigned i = 0; i < opts->netdevs.nics->len; i++) {
+        const struct nic_config *nic = opts->netdevs.nics->pdata[i];
+
+        cfg.nics[i].nb = vm_find_netdev(vm, nic->netdev->opts.id);
+        memcpy(cfg.nics[i].mac, nic->mac, VIRTIO_NET_MAC_LEN);
+    }
+    cfg.nnics = opts->netdevs.nics->len;
     return machine_init(&vm->machine, &cfg, errp);
 }
 
@@ -402,7 +409,8 @@ void vm_mark_ram_dirty(struct vm *vm, gpa_t gpa, uint64_t len)
 struct vm *vm_new(const struct options *opts, GError **errp)
 {
     struct vm *vm = g_new0(struct vm, 1);
-    g_autofree char *cmdline = machine_kernel_cmdline(opts->append, opts->drives.disks->len);
+    g_autofree char *cmdline = machine_kernel_cmdline(
+        opts->append, opts->drives.disks->len + opts->netdevs.nics->len);
     bool ok;
 
     vm->name = g_strdup(opts->name);
@@ -499,6 +507,7 @@ bool vm_resume(struct vm *vm, GError **errp)
     if (!runstate_set(&vm->runstate, RUNSTATE_RUNNING, errp))
         return false;
     cpus_resume(&vm->cpus);
+    machine_set_running(&vm->machine, true);
     vm_emit_event(vm, "RESUME", NULL);
     return true;
 }
@@ -511,6 +520,7 @@ bool vm_pause(struct vm *vm, GError **errp)
         return false;
     cpus_pause(&vm->cpus);
     kvm_notify_flush(&vm->notify);
+    machine_set_running(&vm->machine, false);
     vm_emit_event(vm, "STOP", NULL);
     return true;
 }

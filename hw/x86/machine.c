@@ -1,5 +1,7 @@
 #include "hw/x86/machine.h"
 
+#include "util/error.h"
+
 static bool machine_init_uart(struct machine *m, const struct machine_config *cfg,
                               GError **errp)
 {
@@ -83,15 +85,19 @@ static gpa_t machine_virtio_base(unsigned slot)
     return LAYOUT_VIRTIO_MMIO + slot * LAYOUT_VIRTIO_MMIO_STRIDE;
 }
 
+/* Slot @slot's line: irqfd (or KVM_IRQ_LINE) where the VM has them. */
+static struct irq_line machine_virtio_irq(const struct machine_config *cfg, unsigned slot)
+{
+    if (cfg->level_irq)
+        return cfg->level_irq(cfg->level_irq_opaque, LAYOUT_VIRTIO_IRQ(slot));
+    return (struct irq_line){ cfg->irq_set, cfg->irq_opaque, LAYOUT_VIRTIO_IRQ(slot) };
+}
+
 static bool machine_init_virtio_blk(struct machine *m, const struct machine_config *cfg,
                                     GError **errp)
 {
     for (unsigned i = 0; i < cfg->ndisks; i++) {
-        /* irqfd (or KVM_IRQ_LINE) and ioeventfd where the VM has them. */
-        struct irq_line irq =
-            cfg->level_irq ? cfg->level_irq(cfg->level_irq_opaque, LAYOUT_VIRTIO_IRQ(i))
-                           : (struct irq_line){ cfg->irq_set, cfg->irq_opaque,
-                                                LAYOUT_VIRTIO_IRQ(i) };
+        struct irq_line irq = machine_virtio_irq(cfg, i);
         g_autofree char *name = g_strdup_printf("virtio-blk%u", i);
 
         virtio_blk_init(&m->blk[i], cfg->disks[i].bb, cfg->disks[i].serial, &cfg->ram,
@@ -121,6 +127,47 @@ static void *machine_virtio_blk_state(struct machine *m, unsigned i)
     return &m->blk[i];
 }
 
+/* NIC i sits in slot ndisks + i, with the same irqfd and ioeventfd
+ * wiring as a disk. */
+static bool machine_init_virtio_net(struct machine *m, const struct machine_config *cfg,
+                                    GError **errp)
+{
+    for (unsigned i = 0; i < cfg->nnics; i++) {
+        unsigned slot = cfg->ndisks + i;
+        g_autofree char *name = g_strdup_printf("virtio-net%u", i);
+
+        if (slot >= LAYOUT_VIRTIO_MMIO_SLOTS) {
+            error_setg(errp, "virtio-net%u: no virtio-mmio slot left", i);
+            return false;
+        }
+        if (!virtio_net_init(&m->net[i], cfg->nics[i].nb, cfg->nics[i].mac, &cfg->ram,
+                             machine_virtio_base(slot), machine_virtio_irq(cfg, slot), errp))
+            return false;
+        virtio_mmio_set_host_notifiers(&m->net[i].mmio, cfg->notifiers);
+        m->nnet = i + 1;
+        if (!iomap_add(cfg->mmio, machine_virtio_base(slot), VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
+                       &m->net[i].mmio, name, errp))
+            return false;
+    }
+    return true;
+}
+
+static void machine_reset_virtio_net(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nnet; i++)
+        virtio_net_reset(&m->net[i]);
+}
+
+static unsigned machine_count_virtio_net(const struct machine *m)
+{
+    return m->nnet;
+}
+
+static void *machine_virtio_net_state(struct machine *m, unsigned i)
+{
+    return &m->net[i];
+}
+
 /*
  * The machine's devices.  idstr and the instance number (0 .. count - 1)
  * name each instance's section in the migration stream (as QEMU names
@@ -143,6 +190,8 @@ static const struct machine_device {
       machine_count_debug_exit, machine_debug_exit_state },
     { "virtio-blk", machine_init_virtio_blk, machine_reset_virtio_blk, "virtio-blk",
       &virtio_blk_vmstate, machine_count_virtio_blk, machine_virtio_blk_state },
+    { "virtio-net", machine_init_virtio_net, machine_reset_virtio_net, "virtio-net",
+      &virtio_net_vmstate, machine_count_virtio_net, machine_virtio_net_state },
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp)
@@ -159,6 +208,9 @@ void machine_destroy(struct machine *m)
     for (unsigned i = 0; i < m->nblk; i++)
         virtio_mmio_destroy(&m->blk[i].mmio);
     m->nblk = 0;
+    for (unsigned i = 0; i < m->nnet; i++)
+        virtio_net_destroy(&m->net[i]);
+    m->nnet = 0;
 }
 
 void machine_reset(struct machine *m)
@@ -206,4 +258,19 @@ void machine_kick_disks(struct machine *m)
 {
     for (unsigned i = 0; i < m->nblk; i++)
         virtio_blk_kick(&m->blk[i]);
+}
+
+void machine_set_running(struct machine *m, bool running)
+{
+    for (unsigned i = 0; i < m->nnet; i++)
+        virtio_net_set_running(&m->net[i], running);
+}
+
+unsigned machine_announce_nics(struct machine *m)
+{
+    unsigned asked = 0;
+
+    for (unsigned i = 0; i < m->nnet; i++)
+        asked += virtio_net_announce(&m->net[i]);
+    return asked;
 }

@@ -9,6 +9,8 @@
  *   isa-debug-exit   -device iobase/iosize   only when requested
  *   virtio-blk N     virtio-mmio slot N one per -drive if=virtio / -device virtio-blk,
  *                    (0xd0000000 + N * 4 KiB, IRQ 5, 9, 10, 11: hw/x86/layout.h)
+ *   virtio-net N     virtio-mmio slot   one per -device virtio-net, in the slots
+ *                    ndisks + N         after the disks (4 slots in all)
  * (PIC, IOAPIC, PIT and the local APICs are KVM's in-kernel devices.)
  */
 #ifndef HW_X86_MACHINE_H
@@ -26,6 +28,7 @@
 #include "hw/machine-ctl.h"
 #include "hw/uart16550.h"
 #include "hw/virtio/virtio-blk.h"
+#include "hw/virtio/virtio-net.h"
 #include "hw/x86/layout.h"
 #include "migration/savevm.h"
 #include "system/iomap.h"
@@ -61,6 +64,13 @@ struct machine_config {
         const char *serial; /* GET_ID; NULL: none */
     } disks[LAYOUT_VIRTIO_MMIO_SLOTS];
     unsigned ndisks;
+    /* virtio-net NICs, in the slots after the disks; the backends stay
+     * the caller's (free them after machine_destroy()). */
+    struct machine_nic {
+        struct net_backend *nb;
+        uint8_t mac[VIRTIO_NET_MAC_LEN];
+    } nics[LAYOUT_VIRTIO_MMIO_SLOTS];
+    unsigned nnics;
 };
 
 struct machine {
@@ -71,12 +81,15 @@ struct machine {
     struct debug_exit debug_exit;
     unsigned nblk;
     struct virtio_blk blk[LAYOUT_VIRTIO_MMIO_SLOTS];
+    unsigned nnet;
+    struct virtio_net net[LAYOUT_VIRTIO_MMIO_SLOTS];
 };
 
 bool machine_init(struct machine *m, const struct machine_config *cfg, GError **errp);
-/* Release what devices registered with the VM (host notifiers); lock
- * held, before the VM's notifier provider goes.  After the disks were
- * closed (their last completions may still raise a line). */
+/* Release what devices registered with the VM (host notifiers) and
+ * detach the NICs from their backends; lock held, before the VM's
+ * notifier provider goes.  After the disks were closed (their last
+ * completions may still raise a line), before the netdevs are freed. */
 void machine_destroy(struct machine *m);
 /* Reset every device to its power-on state (VM lock held, vCPUs paused). */
 void machine_reset(struct machine *m);
@@ -95,5 +108,13 @@ void machine_drain_disks(struct machine *m);
 /* Process disk requests the guest queued before a migration's stop
  * (destination, after the load; lock held). */
 void machine_kick_disks(struct machine *m);
+/* The VM started running (true) or stopped (false): devices that move
+ * data on their own (the NICs, from the main loop) do so only while it
+ * runs.  Starting also sends what the guest queued on its NICs before a
+ * stop (a migration destination starting after the load).  Lock held. */
+void machine_set_running(struct machine *m, bool running);
+/* Ask every NIC's guest driver to announce itself (after a migration);
+ * the number of NICs whose driver was asked.  Lock held. */
+unsigned machine_announce_nics(struct machine *m);
 
 #endif
