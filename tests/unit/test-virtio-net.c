@@ -740,6 +740,35 @@ static void test_vmstate(void)
     fx_free(src);
 }
 
+/* The section ends with the device's own fields, big-endian: mac[6], be16
+ * status; every truncation of it is refused, and so are unknown status
+ * bits. */
+static void test_vmstate_bytes(void)
+{
+    struct fixture *fx = fx_new();
+    static const uint8_t tail[8] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x00, 0x03 };
+    g_autoptr(GByteArray) bytes = NULL;
+    g_autoptr(GError) err = NULL;
+
+    drv_start(fx, F_V1 | F_ANN);
+    g_assert_true(virtio_net_announce(&fx->n));
+    bytes = save(fx);
+    g_assert_cmpuint(bytes->len, >, sizeof(tail));
+    g_assert_cmpmem(bytes->data + bytes->len - sizeof(tail), sizeof(tail), tail, sizeof(tail));
+    for (guint len = 0; len < bytes->len; len++) {
+        g_autoptr(GByteArray) cut = g_byte_array_new();
+        g_autoptr(GError) err = NULL;
+
+        g_byte_array_append(cut, bytes->data, len);
+        g_assert_false(load(fx, cut, &err));
+        g_assert_nonnull(err);
+    }
+    bytes->data[bytes->len - 1] = 0x83; /* a status bit nobody defined */
+    g_assert_false(load(fx, bytes, &err));
+    g_assert_nonnull(strstr(err->message, "unknown bits"));
+    fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -755,5 +784,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/reset-pending", test_reset_pending);
     g_test_add_func("/virtio-net/malformed", test_malformed);
     g_test_add_func("/virtio-net/vmstate", test_vmstate);
+    g_test_add_func("/virtio-net/vmstate-bytes", test_vmstate_bytes);
     return g_test_run();
 }
