@@ -5,9 +5,73 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hw/x86/e820.h"
 #include "util/error.h"
 
 #define PAGE RAM_PAGE_SIZE
+
+/* ---- the host: main loop and disk, once per process ---- */
+
+static gpointer fixture_host_loop(gpointer opaque)
+{
+    struct main_loop *ml = opaque;
+
+    main_loop_lock(ml);
+    main_loop_run(ml);
+    main_loop_unlock(ml);
+    return NULL;
+}
+
+/* The image as `-drive file=IMG,if=virtio` on an incoming tern opens it:
+ * writable, no write lock until the guest would start. */
+static void fixture_host_open_disk(struct fixture_host *h)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GError) err = NULL;
+    struct block_options o = { .inactive = true };
+
+    h->disk_fd = memfd_create("fixture-disk", MFD_CLOEXEC);
+    if (h->disk_fd < 0 || ftruncate(h->disk_fd, FIXTURE_DISK_SIZE) < 0)
+        g_error("fixture: cannot create the disk: %s", g_strerror(errno));
+    path = g_strdup_printf("/proc/self/fd/%d", h->disk_fd);
+    o.file = path;
+    main_loop_lock(&h->ml);
+    h->disk = block_open(h->ml.ctx, &o, &err);
+    main_loop_unlock(&h->ml);
+    if (!h->disk)
+        g_error("fixture: %s", err->message);
+}
+
+struct fixture_host *fixture_host_new(void)
+{
+    struct fixture_host *h = g_new0(struct fixture_host, 1);
+
+    main_loop_init(&h->ml);
+    h->thread = g_thread_new("fixture-main-loop", fixture_host_loop, &h->ml);
+    fixture_host_open_disk(h);
+    return h;
+}
+
+void fixture_host_free(struct fixture_host *h)
+{
+    main_loop_lock(&h->ml);
+    block_close(h->disk);
+    main_loop_unlock(&h->ml);
+    close(h->disk_fd);
+    main_loop_quit(&h->ml);
+    g_thread_join(h->thread);
+    main_loop_destroy(&h->ml);
+    g_free(h);
+}
+
+/* Holes only: the last load's writes are gone. */
+void fixture_host_reset_disk(struct fixture_host *h)
+{
+    if (ftruncate(h->disk_fd, 0) < 0 || ftruncate(h->disk_fd, FIXTURE_DISK_SIZE) < 0)
+        g_error("fixture: cannot reset the disk: %s", g_strerror(errno));
+}
+
+/* ---- the destination ---- */
 
 /* RAM as tern has it (system/memory.c): a memfd mapped shared, whose holes
  * the "ram" handler knows to be zero without reading them.  Fresh for each
@@ -25,6 +89,12 @@ static void fixture_ram_new(struct fixture *fx)
              fx->ram_fd, 0) == MAP_FAILED)
         g_error("fixture: cannot map %u bytes of RAM: %s", FIXTURE_RAM_SIZE, g_strerror(errno));
     fx->ram = m + PAGE;
+    /* tern's layout for -m 2M (system/memory.c): one range at 0 */
+    fx->mem = (struct guest_memory){ .fd = fx->ram_fd, .shared = true, .base = fx->ram,
+                                     .size = FIXTURE_RAM_SIZE };
+    fx->mem.nranges = e820_ram_layout(FIXTURE_RAM_SIZE, fx->mem.ranges);
+    fx->mem.ranges[0].hva = fx->ram;
+    fx->vram = (struct virtqueue_ram){ .mem = &fx->mem };
 }
 
 static void fixture_ram_free(struct fixture *fx)
@@ -55,13 +125,18 @@ static bool fixture_init_devices(struct fixture *fx, GError **errp)
     m->has_debug_exit = true;
     debug_exit_init(&m->debug_exit, (struct machine_ctl){ 0 }, FIXTURE_DEBUG_EXIT_BASE,
                     FIXTURE_DEBUG_EXIT_SIZE);
+    /* hw/x86/machine.c machine_init_virtio_blk(), slot 0, no irq wired */
+    virtio_blk_init(&m->blk[0], fx->host->disk, NULL, &fx->vram, LAYOUT_VIRTIO_MMIO,
+                    (struct irq_line){ 0 });
+    m->nblk = 1;
     return true;
 }
 
 /* system/vm.c's vm_register_sections() order. */
 static bool fixture_register(struct fixture *fx, GError **errp)
 {
-    if (!ram_register(&fx->rs, &fx->sv, errp))
+    if (!block_mig_add_disk(&fx->bm, FIXTURE_DISK_ID, fx->host->disk, errp) ||
+        !block_mig_register(&fx->bm, &fx->sv, errp) || !ram_register(&fx->rs, &fx->sv, errp))
         return false;
     for (unsigned i = 0; i < FIXTURE_CPUS; i++) {
         if (!savevm_register_vmsd(&fx->sv, "cpu", i, &kvm_cpu_state_vmstate, &fx->cpu[i].s,
@@ -72,22 +147,35 @@ static bool fixture_register(struct fixture *fx, GError **errp)
            machine_register_vmstate(&fx->machine, &fx->sv, false, errp);
 }
 
-void fixture_init(struct fixture *fx)
+/* Built with the VM lock held, as vm_new() builds a VM. */
+void fixture_init(struct fixture *fx, struct fixture_host *h)
 {
     g_autoptr(GError) err = NULL;
 
     memset(fx, 0, sizeof(*fx));
+    fx->host = h;
     fixture_ram_new(fx);
     savevm_init(&fx->sv, "tern-1.0");
+    /* the loader takes it around device sections (system/vm-migration.c) */
+    fx->sv.device_lock = &h->ml.lock;
     ram_state_init(&fx->rs, NULL, NULL);
-    if (!fixture_init_devices(fx, &err) || !ram_add_block(&fx->rs, "pc.ram", fx->ram, FIXTURE_RAM_SIZE, &err) ||
+    block_mig_init(&fx->bm, &h->ml.lock);
+    main_loop_lock(&h->ml);
+    if (!fixture_init_devices(fx, &err) ||
+        !ram_add_block(&fx->rs, "pc.ram", fx->ram, FIXTURE_RAM_SIZE, &err) ||
         !fixture_register(fx, &err))
         g_error("fixture: %s", err->message);
+    main_loop_unlock(&h->ml);
     ram_block_set_fd(&fx->rs, 0, fx->ram_fd, 0);
 }
 
+/* Nothing is in flight on the disk: every load and save drains. */
 void fixture_destroy(struct fixture *fx)
 {
+    main_loop_lock(&fx->host->ml);
+    machine_destroy(&fx->machine);
+    main_loop_unlock(&fx->host->ml);
+    block_mig_destroy(&fx->bm);
     savevm_destroy(&fx->sv);
     ram_state_destroy(&fx->rs);
     fixture_ram_free(fx);
@@ -223,15 +311,31 @@ static size_t fixture_vmdesc_offset(const GByteArray *s)
     g_error("seed: no vmdesc trailer");
 }
 
-GByteArray *fixture_make_seed(unsigned n)
+/* savevm_save_complete() with the locks of a migration thread: END
+ * sections without the VM lock (block waits for its reads), devices and
+ * cleanup with it. */
+static bool fixture_seed_complete(struct fixture *fx, QEMUFile *f, GError **errp)
+{
+    bool ok = savevm_save_complete_live(&fx->sv, f, errp);
+
+    main_loop_lock(&fx->host->ml);
+    ok = ok && savevm_save_devices(&fx->sv, f, errp);
+    savevm_save_cleanup(&fx->sv);
+    main_loop_unlock(&fx->host->ml);
+    return ok;
+}
+
+GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n)
 {
     struct fixture *fx = g_new(struct fixture, 1);
     QEMUFile *f = qemu_file_new_mem_output();
     g_autoptr(GError) err = NULL;
     GByteArray *out = g_byte_array_new();
     int64_t now = 0;
+    bool ok;
 
-    fixture_init(fx);
+    fixture_host_reset_disk(h);
+    fixture_init(fx, h);
     fixture_seed_devices(fx, n);
     fx->rs.verify = n % 3 == 0;
     /* 64 pages per 100 ms window of a fake clock: n PART sections, and
@@ -242,16 +346,19 @@ GByteArray *fixture_make_seed(unsigned n)
         memset(fx->ram + (i * 37 % (FIXTURE_RAM_SIZE / PAGE)) * PAGE + i, 0x40 + i, 100);
     savevm_write_header(&fx->sv, f);
     fixture_seed_commands(f, n);
-    if (!savevm_save_setup(&fx->sv, f, &err))
+    main_loop_lock(&h->ml); /* block's save_setup turns its bitmap on */
+    ok = savevm_save_setup(&fx->sv, f, &err);
+    main_loop_unlock(&h->ml);
+    if (!ok)
         g_error("seed: %s", err->message);
     for (unsigned i = 0; i < n; i++) {
-        savevm_save_iterate(&fx->sv, f, &err);
+        if (savevm_save_iterate(&fx->sv, f, &err) < 0)
+            g_error("seed: %s", err->message);
         now += 100 * 1000 * 1000;
         ram_mark_dirty(&fx->rs, 0, i * 37 * PAGE, 1); /* sent again later */
     }
-    if (!savevm_save_complete(&fx->sv, f, &err))
+    if (!fixture_seed_complete(fx, f, &err))
         g_error("seed: %s", err->message);
-    savevm_save_cleanup(&fx->sv);
     g_byte_array_append(out, qemu_file_mem_data(f)->data, qemu_file_mem_data(f)->len);
     if (n % 3 == 1) /* without the vmdesc trailer (optional, never parsed) */
         g_byte_array_set_size(out, fixture_vmdesc_offset(out));
@@ -263,13 +370,14 @@ GByteArray *fixture_make_seed(unsigned n)
     return out;
 }
 
-bool fixture_load(const uint8_t *data, size_t len, GError **errp)
+bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp)
 {
     struct fixture *fx = g_new(struct fixture, 1);
     QEMUFile *f;
     bool ok;
 
-    fixture_init(fx);
+    fixture_host_reset_disk(h);
+    fixture_init(fx, h);
     f = qemu_file_new_mem_input(data, len);
     ok = savevm_load(&fx->sv, f, errp);
     qemu_file_close(f, NULL);

@@ -12,6 +12,10 @@
 
 #include "tests/fuzz/loadvm-fixture.h"
 
+/* The fixture's main loop and disk, for the whole program (as the fuzzer
+ * has them). */
+static struct fixture_host *host;
+
 static bool load(struct fixture *fx, const GByteArray *s, GError **errp)
 {
     QEMUFile *f = qemu_file_new_mem_input(s->data, s->len);
@@ -25,7 +29,7 @@ static void expect_error(const GByteArray *s, const char *fragment)
 {
     g_autoptr(GError) err = NULL;
 
-    g_assert_false(fixture_load(s->data, s->len, &err));
+    g_assert_false(fixture_load(host, s->data, s->len, &err));
     if (!strstr(err->message, fragment))
         g_error("'%s' lacks '%s'", err->message, fragment);
 }
@@ -80,11 +84,11 @@ static size_t cpu_nmsrs(const GByteArray *s, uint32_t cpu)
 static void test_seeds(void)
 {
     for (unsigned n = 0; n < FIXTURE_SEEDS; n++) {
-        g_autoptr(GByteArray) s = fixture_make_seed(n);
+        g_autoptr(GByteArray) s = fixture_make_seed(host, n);
         g_autoptr(GError) err = NULL;
         struct fixture *fx = g_new(struct fixture, 1);
 
-        fixture_init(fx);
+        fixture_init(fx, host);
         if (!load(fx, s, &err))
             g_error("seed %u: %s", n, err->message);
         g_assert_cmpuint(fx->cpus_loaded, ==, FIXTURE_CPUS);
@@ -110,7 +114,7 @@ static void test_seeds(void)
 
 static void test_hostile_cpu(void)
 {
-    g_autoptr(GByteArray) s = fixture_make_seed(3); /* with xsave_ext */
+    g_autoptr(GByteArray) s = fixture_make_seed(host, 3); /* with xsave_ext */
     g_autoptr(GByteArray) c = g_byte_array_new();
     static const char ext[] = "\x05\x0d" "cpu/xsave_ext";
     const uint8_t *sub;
@@ -153,11 +157,11 @@ static void test_hostile_cpu(void)
  * that does not match what arrived. */
 static void test_hostile_ram_verify(void)
 {
-    g_autoptr(GByteArray) s = fixture_make_seed(0); /* with ram-verify */
+    g_autoptr(GByteArray) s = fixture_make_seed(host, 0); /* with ram-verify */
     g_autoptr(GByteArray) c = g_byte_array_new();
     size_t off = section_payload(s, "ram-verify", 0);
 
-    g_assert_true(fixture_load(s->data, s->len, NULL));
+    g_assert_true(fixture_load(host, s->data, s->len, NULL));
 #define RESET() (g_byte_array_set_size(c, 0), g_byte_array_append(c, s->data, s->len))
     RESET();
     put_be32_at(c, off + 12, 0xffffffff);
@@ -174,7 +178,7 @@ static void test_hostile_ram_verify(void)
 /* isa-debug-exit migrates where it sits: another port is refused. */
 static void test_debug_exit_port(void)
 {
-    g_autoptr(GByteArray) s = fixture_make_seed(0);
+    g_autoptr(GByteArray) s = fixture_make_seed(host, 0);
     size_t off = section_payload(s, "isa-debug-exit", 0);
 
     g_assert_cmpuint(s->data[off + 1], ==, FIXTURE_DEBUG_EXIT_BASE);
@@ -186,14 +190,14 @@ static void test_debug_exit_port(void)
  * early: mid header, mid RAM page, mid vCPU section, mid subsection. */
 static void test_truncated_seed(void)
 {
-    g_autoptr(GByteArray) s = fixture_make_seed(1); /* no vmdesc: ends at EOF */
+    g_autoptr(GByteArray) s = fixture_make_seed(host, 1); /* no vmdesc: ends at EOF */
     unsigned cuts = 0;
 
-    g_assert_true(fixture_load(s->data, s->len, NULL));
+    g_assert_true(fixture_load(host, s->data, s->len, NULL));
     for (size_t len = 0; len < s->len; len += len < 128 || len > s->len - 128 ? 1 : 61) {
         g_autoptr(GError) err = NULL;
 
-        g_assert_false(fixture_load(s->data, len, &err));
+        g_assert_false(fixture_load(host, s->data, len, &err));
         if (!strstr(err->message, "migration stream ended early"))
             g_error("cut at %zu of %u: '%s'", len, s->len, err->message);
         cuts++;
@@ -203,11 +207,16 @@ static void test_truncated_seed(void)
 
 int main(int argc, char **argv)
 {
+    int ret;
+
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/loadvm/seeds", test_seeds);
     g_test_add_func("/loadvm/hostile-cpu", test_hostile_cpu);
     g_test_add_func("/loadvm/hostile-ram-verify", test_hostile_ram_verify);
     g_test_add_func("/loadvm/debug-exit-port", test_debug_exit_port);
     g_test_add_func("/loadvm/truncated-seed", test_truncated_seed);
-    return g_test_run();
+    host = fixture_host_new();
+    ret = g_test_run();
+    fixture_host_free(host);
+    return ret;
 }
