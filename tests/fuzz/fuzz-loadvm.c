@@ -3,7 +3,9 @@
  * tern-1.0 devices, a virtio-blk disk and the "block" and "ram" iterative
  * sections (loadvm-fixture.h).  Any crash, sanitizer report or trap is a
  * bug; a rejected stream is the normal outcome.
- *   build-fuzz/tests/fuzz/fuzz-loadvm CORPUS_DIR -max_total_time=60
+ *   build-fuzz/tests/fuzz/fuzz-loadvm CORPUS_DIR -max_total_time=60 -max_len=4194304
+ * (a "block" record with data is 1 MiB: without -max_len, libFuzzer cuts
+ * inputs at the largest seed, or at 1 MiB).
  */
 #include <stddef.h>
 #include <stdint.h>
