@@ -253,6 +253,29 @@ static void fixture_seed_vm_state(struct kvm_vm_state *vs, unsigned n)
     vs->pit.flags = n & 1;
 }
 
+/* Odd n: a driver that set up its queue (rings in the fixture's RAM). */
+static void fixture_seed_virtio_blk(struct virtio_blk *b, unsigned n)
+{
+    struct virtio_state *s = &b->mmio.vdev.s;
+    struct virtqueue_state *q = &s->vq[0];
+
+    if (n % 2 == 0)
+        return;
+    s->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                VIRTIO_STATUS_DRIVER_OK;
+    s->driver_features = b->mmio.vdev.host_features;
+    if (n == 3)
+        s->driver_features &= ~(1ull << VIRTIO_F_RING_EVENT_IDX);
+    s->isr = n == 5 ? VIRTIO_ISR_QUEUE : 0;
+    s->device_features_sel = 1;
+    s->driver_features_sel = 1;
+    *q = (struct virtqueue_state){ .num = 128, .ready = true, .desc = 0x100000,
+                                   .avail = 0x100800, .used = 0x101000,
+                                   .last_avail_idx = (uint16_t)n, .used_idx = (uint16_t)n,
+                                   .signalled_used = (uint16_t)(n - 1),
+                                   .signalled_used_valid = n != 3 };
+}
+
 static void fixture_seed_devices(struct fixture *fx, unsigned n)
 {
     for (unsigned i = 0; i < FIXTURE_CPUS; i++)
@@ -262,6 +285,7 @@ static void fixture_seed_devices(struct fixture *fx, unsigned n)
     fx->machine.uart.s.rx_count = n % 4;
     fx->machine.uart.s.rx_head = n;
     fx->machine.i8042.s.cmd_byte = 0x45 + n;
+    fixture_seed_virtio_blk(&fx->machine.blk[0], n);
 }
 
 static void fixture_seed_commands(QEMUFile *f, unsigned n)
@@ -311,6 +335,54 @@ static size_t fixture_vmdesc_offset(const GByteArray *s)
     g_error("seed: no vmdesc trailer");
 }
 
+static void fixture_seed_pattern(uint8_t *buf, size_t len, unsigned n)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(n * 31 + i * 7 + (i >> 9));
+}
+
+/* The disk before the migration (see FIXTURE_SEEDS); block section only
+ * for even n.  Straight into the memfd: nothing is migrating yet. */
+static void fixture_seed_disk(struct fixture *fx, unsigned n)
+{
+    uint8_t buf[4096];
+
+    if (n == 2) {
+        fixture_seed_pattern(buf, sizeof(buf), n);
+        if (pwrite(fx->host->disk_fd, buf, sizeof(buf), FIXTURE_DISK_SIZE - 2 * sizeof(buf)) !=
+            (ssize_t)sizeof(buf))
+            g_error("seed: cannot write the disk: %s", g_strerror(errno));
+    }
+    main_loop_lock(&fx->host->ml);
+    block_mig_set_enabled(&fx->bm, n % 2 == 0);
+    main_loop_unlock(&fx->host->ml);
+}
+
+static void fixture_seed_guest_write_done(void *opaque, int ret)
+{
+    *(int *)opaque = ret;
+}
+
+/* A guest write while migrating (through the block layer, so the disk's
+ * dirty bitmap marks it): n == 4 rewrites part of chunk 0 after the bulk
+ * pass sent it as a zero chunk. */
+static void fixture_seed_guest_write(struct fixture *fx, unsigned n)
+{
+    uint8_t buf[4096];
+    struct iovec iov = { buf, sizeof(buf) };
+    int ret = 1;
+
+    if (n != 4)
+        return;
+    fixture_seed_pattern(buf, sizeof(buf), n);
+    main_loop_lock(&fx->host->ml);
+    block_pwritev(fx->host->disk, 512 * 3, &iov, 1, fixture_seed_guest_write_done, &ret);
+    block_drain(fx->host->disk);
+    main_loop_unlock(&fx->host->ml);
+    if (ret)
+        g_error("seed: guest write failed: %s", g_strerror(-ret));
+}
+
 /* savevm_save_complete() with the locks of a migration thread: END
  * sections without the VM lock (block waits for its reads), devices and
  * cleanup with it. */
@@ -337,6 +409,7 @@ GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n)
     fixture_host_reset_disk(h);
     fixture_init(fx, h);
     fixture_seed_devices(fx, n);
+    fixture_seed_disk(fx, n);
     fx->rs.verify = n % 3 == 0;
     /* 64 pages per 100 ms window of a fake clock: n PART sections, and
      * pages sent again after being dirtied */
@@ -357,6 +430,7 @@ GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n)
         now += 100 * 1000 * 1000;
         ram_mark_dirty(&fx->rs, 0, i * 37 * PAGE, 1); /* sent again later */
     }
+    fixture_seed_guest_write(fx, n);
     if (!fixture_seed_complete(fx, f, &err))
         g_error("seed: %s", err->message);
     g_byte_array_append(out, qemu_file_mem_data(f)->data, qemu_file_mem_data(f)->len);

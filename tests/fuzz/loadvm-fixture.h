@@ -90,7 +90,11 @@ void fixture_destroy(struct fixture *fx);
  * values, RAM contents, numbers of iterations and commands; every kind of
  * section, every RAM record kind (MEM_SIZE, ZERO, PAGE, with and without
  * CONTINUE, EOS); "ram-verify" when n % 3 == 0; for odd n, cpu 1 also
- * carries the cpu/xsave_ext subsection (see fixture_add_xsave_ext). */
+ * carries the cpu/xsave_ext subsection (see fixture_add_xsave_ext) and
+ * virtio-blk a driver with a ready queue.  For even n, a "block" section:
+ * n == 0 every chunk zero (ZERO_BLOCK records), n == 2 data in the short
+ * last chunk, n == 4 chunk 0 written by the "guest" after the bulk pass
+ * (sent again, with data, in END); PROGRESS and EOS in each. */
 #define FIXTURE_SEEDS 6
 GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n);
 /* Put a cpu/xsave_ext subsection (@fill for its first 64 bytes) at the end
