@@ -14,6 +14,9 @@ file:OUT_DIR/tern-*.stream:
                         their reset state, the AP waiting for INIT)
   tern-verify.stream    running, with the x-verify-ram capability (the
                         "ram-verify" digest section)
+  tern-block.stream     running, migrated with blk: true (the "block"
+                        section: zero chunks, one chunk of data -- the short
+                        last one, padded to 1 MiB -- PROGRESS, EOS)
 
 always -smp 2 with isa-debug-exit at 0xf4 and the disk: the fixture's
 machine, and a loader refuses a stream that lacks one of its sections.  Each
@@ -36,7 +39,8 @@ TIMEOUT = 120  # guests run ~1000x slower on CI machines
 
 
 def make_disk(path):
-    """The fixture's disk size; some bytes in the short last chunk."""
+    """The fixture's disk size; some bytes in the short last chunk, so a
+    block migration sends one chunk of data among the zero ones."""
     with open(path, "wb") as f:
         f.truncate(DISK_SIZE)
         f.seek(DISK_SIZE - 8192)
@@ -83,7 +87,8 @@ def write_stream(env, out, name, extra=(), caps=(), blk=False):
 def write_streams(env, out):
     return [write_stream(env, out, "running"),
             write_stream(env, out, "start", extra=["-S"]),
-            write_stream(env, out, "verify", caps=["x-verify-ram"])]
+            write_stream(env, out, "verify", caps=["x-verify-ram"]),
+            write_stream(env, out, "block", blk=True)]
 
 
 def main():
