@@ -7,6 +7,7 @@
 
 #include "hw/x86/e820.h"
 #include "util/error.h"
+#include "util/le.h"
 
 #define PAGE RAM_PAGE_SIZE
 
@@ -253,6 +254,12 @@ static void fixture_seed_vm_state(struct kvm_vm_state *vs, unsigned n)
     vs->pit.flags = n & 1;
 }
 
+/* Guest addresses of the odd seeds' virtio-blk queue and requests. */
+#define SEED_VQ_DESC 0x100000
+#define SEED_VQ_AVAIL 0x100800
+#define SEED_VQ_USED 0x101000
+#define SEED_REQ 0x102000 /* one page per request: header, data, status */
+
 /* Odd n: a driver that set up its queue (rings in the fixture's RAM). */
 static void fixture_seed_virtio_blk(struct virtio_blk *b, unsigned n)
 {
@@ -269,11 +276,53 @@ static void fixture_seed_virtio_blk(struct virtio_blk *b, unsigned n)
     s->isr = n == 5 ? VIRTIO_ISR_QUEUE : 0;
     s->device_features_sel = 1;
     s->driver_features_sel = 1;
-    *q = (struct virtqueue_state){ .num = 128, .ready = true, .desc = 0x100000,
-                                   .avail = 0x100800, .used = 0x101000,
+    *q = (struct virtqueue_state){ .num = 128, .ready = true, .desc = SEED_VQ_DESC,
+                                   .avail = SEED_VQ_AVAIL, .used = SEED_VQ_USED,
                                    .last_avail_idx = (uint16_t)n, .used_idx = (uint16_t)n,
                                    .signalled_used = (uint16_t)(n - 1),
                                    .signalled_used_valid = n != 3 };
+}
+
+static void fixture_seed_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t len,
+                              uint16_t flags)
+{
+    uint8_t *d = ram + SEED_VQ_DESC + i * 16;
+
+    le64_put(d, addr);
+    le32_put(d + 8, len);
+    le16_put(d + 12, flags);
+    le16_put(d + 14, flags & VIRTQ_DESC_F_NEXT ? i + 1 : 0);
+}
+
+/* Request @r: a chain of 3 descriptors from 3 * r (header, 512 bytes of
+ * data, status), made available at ring slot @slot. */
+static void fixture_seed_request(uint8_t *ram, unsigned r, uint16_t slot, uint32_t type,
+                                 uint64_t sector)
+{
+    uint64_t page = SEED_REQ + r * 0x1000;
+    uint16_t data_flags = VIRTQ_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0);
+
+    le32_put(ram + page, type);
+    le64_put(ram + page + 8, sector);
+    memset(ram + page + 0x100, 0x5a + r, 512);
+    ram[page + 0xfff] = 0xff; /* status: the device writes it */
+    fixture_seed_desc(ram, 3 * r, page, 16, VIRTQ_DESC_F_NEXT);
+    fixture_seed_desc(ram, 3 * r + 1, page + 0x100, 512, data_flags);
+    fixture_seed_desc(ram, 3 * r + 2, page + 0xfff, 1, VIRTQ_DESC_F_WRITE);
+    le16_put(ram + SEED_VQ_AVAIL + 4 + 2 * (slot % 128), (uint16_t)(3 * r));
+}
+
+/* Odd n: two requests the driver made available before the stop, which
+ * the destination processes once the load is done (fixture_start_disks):
+ * a read of sector 1 and a write of sector 8 * n. */
+static void fixture_seed_requests(struct fixture *fx, unsigned n)
+{
+    if (n % 2 == 0)
+        return;
+    fixture_seed_request(fx->ram, 0, (uint16_t)n, VIRTIO_BLK_T_IN, 1);
+    fixture_seed_request(fx->ram, 1, (uint16_t)(n + 1), VIRTIO_BLK_T_OUT, 8 * n);
+    le16_put(fx->ram + SEED_VQ_AVAIL + 2, (uint16_t)(n + 2)); /* avail idx */
+    le16_put(fx->ram + SEED_VQ_USED + 2, (uint16_t)n);        /* used idx */
 }
 
 static void fixture_seed_devices(struct fixture *fx, unsigned n)
@@ -286,6 +335,7 @@ static void fixture_seed_devices(struct fixture *fx, unsigned n)
     fx->machine.uart.s.rx_head = n;
     fx->machine.i8042.s.cmd_byte = 0x45 + n;
     fixture_seed_virtio_blk(&fx->machine.blk[0], n);
+    fixture_seed_requests(fx, n);
 }
 
 static void fixture_seed_commands(QEMUFile *f, unsigned n)
@@ -444,6 +494,14 @@ GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n)
     return out;
 }
 
+void fixture_start_disks(struct fixture *fx)
+{
+    main_loop_lock(&fx->host->ml);
+    machine_kick_disks(&fx->machine);
+    machine_drain_disks(&fx->machine);
+    main_loop_unlock(&fx->host->ml);
+}
+
 bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp)
 {
     struct fixture *fx = g_new(struct fixture, 1);
@@ -455,6 +513,8 @@ bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GErro
     f = qemu_file_new_mem_input(data, len);
     ok = savevm_load(&fx->sv, f, errp);
     qemu_file_close(f, NULL);
+    if (ok)
+        fixture_start_disks(fx);
     fixture_destroy(fx);
     g_free(fx);
     return ok;

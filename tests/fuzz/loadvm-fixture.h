@@ -91,7 +91,9 @@ void fixture_destroy(struct fixture *fx);
  * section, every RAM record kind (MEM_SIZE, ZERO, PAGE, with and without
  * CONTINUE, EOS); "ram-verify" when n % 3 == 0; for odd n, cpu 1 also
  * carries the cpu/xsave_ext subsection (see fixture_add_xsave_ext) and
- * virtio-blk a driver with a ready queue.  For even n, a "block" section:
+ * virtio-blk a driver with a ready queue and, in RAM, two requests made
+ * available (a read of sector 1, a write of 512 bytes of 0x5b at sector
+ * 8 * n) for fixture_start_disks().  For even n, a "block" section:
  * n == 0 every chunk zero (ZERO_BLOCK records), n == 2 data in the short
  * last chunk, n == 4 chunk 0 written by the "guest" after the bulk pass
  * (sent again, with data, in END); PROGRESS and EOS in each. */
@@ -103,7 +105,13 @@ GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n);
  * subsection, so this is how the fuzzer reaches it from a fixture that
  * also loads tern's own streams. */
 void fixture_add_xsave_ext(GByteArray *s, uint8_t fill);
-/* Load @data into a fresh fixture on @h; returns whether it loaded. */
+/* What tern does when an incoming migration succeeded (system/
+ * vm-migration.c vm_incoming_done): process the requests the stream's
+ * virtio-blk queue and RAM hold (machine_kick_disks), and here also wait
+ * for them.  So a stream also reaches the virtqueue parser and the disk. */
+void fixture_start_disks(struct fixture *fx);
+/* Load @data into a fresh fixture on @h, then fixture_start_disks() if it
+ * loaded; returns whether it loaded. */
 bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp);
 
 #endif

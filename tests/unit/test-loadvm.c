@@ -6,8 +6,9 @@
  * Tern does not migrate, another XSAVE size, xsave_ext twice), hostile
  * x-verify-ram digests and another isa-debug-exit port are refused naming
  * the field; a seed cut anywhere (also inside its "block" section) says the
- * stream ended early.  The seeds' disk chunks land on the fixture's disk
- * and their virtio-blk queue is mapped into its RAM.
+ * stream ended early.  The seeds' disk chunks land on the fixture's disk,
+ * their virtio-blk queue is mapped into its RAM, and the requests that
+ * queue holds run when the disks start.
  */
 #include <glib.h>
 #include <string.h>
@@ -117,6 +118,29 @@ static void check_seed_disk(struct fixture *fx, unsigned n)
     }
 }
 
+/* Odd seeds: the two requests in RAM ran once the disks started (a read
+ * of sector 1, zeroes here; a write of 0x5b at sector 8n) and were
+ * returned to the driver; the disk is untouched before. */
+static void check_seed_requests(struct fixture *fx, unsigned n)
+{
+    uint8_t want[512], got[512];
+    const uint8_t *ram = fx->ram;
+
+    if (n % 2 == 0)
+        return;
+    g_assert_cmpint(pread(host->disk_fd, got, 512, 512 * 8 * n), ==, 512);
+    g_assert_cmpuint(got[0], ==, 0);
+    fixture_start_disks(fx);
+    g_assert_cmpuint(ram[0x101002] | ram[0x101003] << 8, ==, n + 2); /* used idx */
+    g_assert_cmpuint(ram[0x102fff], ==, 0);                           /* status OK */
+    g_assert_cmpuint(ram[0x103fff], ==, 0);
+    memset(want, 0, sizeof(want));
+    g_assert_cmpmem(ram + 0x102100, 512, want, 512); /* sector 1 read */
+    memset(want, 0x5b, sizeof(want));
+    g_assert_cmpint(pread(host->disk_fd, got, 512, 512 * 8 * n), ==, 512);
+    g_assert_cmpmem(got, 512, want, 512);
+}
+
 static void test_seeds(void)
 {
     for (unsigned n = 0; n < FIXTURE_SEEDS; n++) {
@@ -146,6 +170,7 @@ static void test_seeds(void)
             g_assert_cmpuint(fx->ram[(i * 37 % (FIXTURE_RAM_SIZE / RAM_PAGE_SIZE)) *
                                      RAM_PAGE_SIZE + i], ==, 0x40 + i);
         check_seed_disk(fx, n);
+        check_seed_requests(fx, n);
         fixture_destroy(fx);
         g_free(fx);
     }
