@@ -294,33 +294,53 @@ static void fixture_seed_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t 
     le16_put(d + 14, flags & VIRTQ_DESC_F_NEXT ? i + 1 : 0);
 }
 
-/* Request @r: a chain of 3 descriptors from 3 * r (header, 512 bytes of
- * data, status), made available at ring slot @slot. */
-static void fixture_seed_request(uint8_t *ram, unsigned r, uint16_t slot, uint32_t type,
-                                 uint64_t sector)
+/* The odd seeds' requests: two per seed, every request type. */
+static const struct fixture_seed_req {
+    uint32_t type;
+    uint64_t sector;
+    uint32_t data_len; /* 0: header and status only */
+} fixture_seed_reqs[3][2] = {
+    { { VIRTIO_BLK_T_IN, 1, 512 }, { VIRTIO_BLK_T_OUT, 8, 512 } },
+    { { VIRTIO_BLK_T_WRITE_ZEROES, 0, 16 }, { VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES } },
+    { { VIRTIO_BLK_T_DISCARD, 0, 16 }, { VIRTIO_BLK_T_FLUSH, 0, 0 } },
+};
+
+/* Request @r (descriptors from 3 * r: header, data, status; its own page
+ * of RAM), made available at ring slot @slot. */
+static void fixture_seed_request(uint8_t *ram, unsigned r, uint16_t slot,
+                                 const struct fixture_seed_req *q)
 {
     uint64_t page = SEED_REQ + r * 0x1000;
-    uint16_t data_flags = VIRTQ_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0);
+    bool in = q->type == VIRTIO_BLK_T_IN || q->type == VIRTIO_BLK_T_GET_ID;
+    uint8_t *data = ram + page + 0x100;
 
-    le32_put(ram + page, type);
-    le64_put(ram + page + 8, sector);
-    memset(ram + page + 0x100, 0x5a + r, 512);
+    le32_put(ram + page, q->type);
+    le64_put(ram + page + 8, q->sector);
+    memset(data, 0x5a + r, q->data_len);
+    if (q->type == VIRTIO_BLK_T_DISCARD || q->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+        le64_put(data, 16); /* one segment: sectors 16..23 (unmap for write-zeroes) */
+        le32_put(data + 8, 8);
+        le32_put(data + 12, q->type == VIRTIO_BLK_T_WRITE_ZEROES);
+    }
     ram[page + 0xfff] = 0xff; /* status: the device writes it */
     fixture_seed_desc(ram, 3 * r, page, 16, VIRTQ_DESC_F_NEXT);
-    fixture_seed_desc(ram, 3 * r + 1, page + 0x100, 512, data_flags);
+    if (q->data_len)
+        fixture_seed_desc(ram, 3 * r + 1, page + 0x100, q->data_len,
+                          VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0));
+    else
+        le16_put(ram + SEED_VQ_DESC + 3 * r * 16 + 14, (uint16_t)(3 * r + 2));
     fixture_seed_desc(ram, 3 * r + 2, page + 0xfff, 1, VIRTQ_DESC_F_WRITE);
     le16_put(ram + SEED_VQ_AVAIL + 4 + 2 * (slot % 128), (uint16_t)(3 * r));
 }
 
 /* Odd n: two requests the driver made available before the stop, which
- * the destination processes once the load is done (fixture_start_disks):
- * a read of sector 1 and a write of sector 8 * n. */
+ * the destination processes once the load is done (fixture_start_disks). */
 static void fixture_seed_requests(struct fixture *fx, unsigned n)
 {
     if (n % 2 == 0)
         return;
-    fixture_seed_request(fx->ram, 0, (uint16_t)n, VIRTIO_BLK_T_IN, 1);
-    fixture_seed_request(fx->ram, 1, (uint16_t)(n + 1), VIRTIO_BLK_T_OUT, 8 * n);
+    for (unsigned r = 0; r < 2; r++)
+        fixture_seed_request(fx->ram, r, (uint16_t)(n + r), &fixture_seed_reqs[n / 2 % 3][r]);
     le16_put(fx->ram + SEED_VQ_AVAIL + 2, (uint16_t)(n + 2)); /* avail idx */
     le16_put(fx->ram + SEED_VQ_USED + 2, (uint16_t)n);        /* used idx */
 }

@@ -92,8 +92,9 @@ void fixture_destroy(struct fixture *fx);
  * CONTINUE, EOS); "ram-verify" when n % 3 == 0; for odd n, cpu 1 also
  * carries the cpu/xsave_ext subsection (see fixture_add_xsave_ext) and
  * virtio-blk a driver with a ready queue and, in RAM, two requests made
- * available (a read of sector 1, a write of 512 bytes of 0x5b at sector
- * 8 * n) for fixture_start_disks().  For even n, a "block" section:
+ * available for fixture_start_disks(): n == 1 a read of sector 1 and a
+ * write of 512 bytes of 0x5b at sector 8, n == 3 write-zeroes and GET_ID,
+ * n == 5 discard and flush.  For even n, a "block" section:
  * n == 0 every chunk zero (ZERO_BLOCK records), n == 2 data in the short
  * last chunk, n == 4 chunk 0 written by the "guest" after the bulk pass
  * (sent again, with data, in END); PROGRESS and EOS in each. */
