@@ -146,6 +146,11 @@ def run_python_group(group, res, args, selected):
 
 
 FUZZ_BUILD = os.path.join(TOP, "build-fuzz")
+# A "block" record with data is 1 MiB; without -max_len libFuzzer cuts every
+# input at its largest seed and at 1 MiB at most, so a stream with a chunk
+# of data and RAM after it would never load whole.  4 MiB: the fixture's
+# disk sent whole (3 chunks) plus its RAM.
+FUZZ_MAX_LEN = 4 << 20
 
 
 def run_step(res, group, name, argv, timeout, env=None, ok_check=None):
@@ -205,10 +210,12 @@ def run_fuzz_group(res, args, selected):
         # Regression inputs (crashes fixed in the past) live in the tree.
         saved = os.path.join(TOP, "tests", "fuzz", "corpus")
         replay = [corpus] + ([saved] if os.path.isdir(saved) else [])
-        run_step(res, group, "replay-corpus", [fuzzer, "-runs=0"] + replay, 600)
+        run_step(res, group, "replay-corpus",
+                 [fuzzer, "-runs=0", f"-max_len={FUZZ_MAX_LEN}"] + replay, 600)
         seconds = int(os.environ.get("TERN_FUZZ_SECONDS", "60"))
         p = run_step(res, group, f"session-{seconds}s",
-                     [fuzzer, corpus, f"-max_total_time={seconds}", "-print_final_stats=1",
+                     [fuzzer, corpus, f"-max_total_time={seconds}", f"-max_len={FUZZ_MAX_LEN}",
+                      "-print_final_stats=1",
                       f"-artifact_prefix={work}/", "-close_fd_mask=1"],
                      seconds * 3 + 300,
                      ok_check=lambda p: "Done" in p.stderr)

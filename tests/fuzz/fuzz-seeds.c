@@ -12,14 +12,14 @@
 
 #include "tests/fuzz/loadvm-fixture.h"
 
-static int fuzz_seeds_write(const char *dir)
+static int fuzz_seeds_write(struct fixture_host *h, const char *dir)
 {
     for (unsigned n = 0; n < FIXTURE_SEEDS; n++) {
-        g_autoptr(GByteArray) s = fixture_make_seed(n);
+        g_autoptr(GByteArray) s = fixture_make_seed(h, n);
         g_autofree char *path = g_strdup_printf("%s/seed-%u.stream", dir, n);
         g_autoptr(GError) err = NULL;
 
-        if (!fixture_load(s->data, s->len, &err)) {
+        if (!fixture_load(h, s->data, s->len, &err)) {
             fprintf(stderr, "fuzz-seeds: seed %u does not load: %s\n", n, err->message);
             return 1;
         }
@@ -32,14 +32,14 @@ static int fuzz_seeds_write(const char *dir)
 }
 
 /* 0 when @path loads, else 1 with the reason on stderr. */
-static int fuzz_seeds_check_file(const char *path)
+static int fuzz_seeds_check_file(struct fixture_host *h, const char *path)
 {
     g_autofree char *data = NULL;
     gsize len;
     g_autoptr(GError) err = NULL;
 
     if (!g_file_get_contents(path, &data, &len, &err) ||
-        !fixture_load((const uint8_t *)data, len, &err)) {
+        !fixture_load(h, (const uint8_t *)data, len, &err)) {
         fprintf(stderr, "fuzz-seeds: %s: %s\n", path, err->message);
         return 1;
     }
@@ -47,7 +47,7 @@ static int fuzz_seeds_check_file(const char *path)
     return 0;
 }
 
-static int fuzz_seeds_check(char **paths, int n)
+static int fuzz_seeds_check(struct fixture_host *h, char **paths, int n)
 {
     int bad = 0, checked = 0;
 
@@ -56,14 +56,14 @@ static int fuzz_seeds_check(char **paths, int n)
         const char *name;
 
         if (!dir) {
-            bad += fuzz_seeds_check_file(paths[i]);
+            bad += fuzz_seeds_check_file(h, paths[i]);
             checked++;
             continue;
         }
         while ((name = g_dir_read_name(dir))) {
             g_autofree char *path = g_build_filename(paths[i], name, NULL);
 
-            bad += fuzz_seeds_check_file(path);
+            bad += fuzz_seeds_check_file(h, path);
             checked++;
         }
     }
@@ -76,11 +76,18 @@ static int fuzz_seeds_check(char **paths, int n)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && !strcmp(argv[1], "--check"))
-        return fuzz_seeds_check(argv + 2, argc - 2);
-    if (argc != 2 || argv[1][0] == '-') {
+    struct fixture_host *h;
+    int ret;
+
+    if (!(argc >= 3 && !strcmp(argv[1], "--check")) && (argc != 2 || argv[1][0] == '-')) {
         fprintf(stderr, "usage: fuzz-seeds DIR | fuzz-seeds --check PATH...\n");
         return 2;
     }
-    return fuzz_seeds_write(argv[1]);
+    h = fixture_host_new();
+    if (argc >= 3 && !strcmp(argv[1], "--check"))
+        ret = fuzz_seeds_check(h, argv + 2, argc - 2);
+    else
+        ret = fuzz_seeds_write(h, argv[1]);
+    fixture_host_free(h);
+    return ret;
 }

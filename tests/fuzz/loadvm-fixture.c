@@ -5,9 +5,74 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hw/x86/e820.h"
 #include "util/error.h"
+#include "util/le.h"
 
 #define PAGE RAM_PAGE_SIZE
+
+/* ---- the host: main loop and disk, once per process ---- */
+
+static gpointer fixture_host_loop(gpointer opaque)
+{
+    struct main_loop *ml = opaque;
+
+    main_loop_lock(ml);
+    main_loop_run(ml);
+    main_loop_unlock(ml);
+    return NULL;
+}
+
+/* The image as `-drive file=IMG,if=virtio` on an incoming tern opens it:
+ * writable, no write lock until the guest would start. */
+static void fixture_host_open_disk(struct fixture_host *h)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GError) err = NULL;
+    struct block_options o = { .inactive = true };
+
+    h->disk_fd = memfd_create("fixture-disk", MFD_CLOEXEC);
+    if (h->disk_fd < 0 || ftruncate(h->disk_fd, FIXTURE_DISK_SIZE) < 0)
+        g_error("fixture: cannot create the disk: %s", g_strerror(errno));
+    path = g_strdup_printf("/proc/self/fd/%d", h->disk_fd);
+    o.file = path;
+    main_loop_lock(&h->ml);
+    h->disk = block_open(h->ml.ctx, &o, &err);
+    main_loop_unlock(&h->ml);
+    if (!h->disk)
+        g_error("fixture: %s", err->message);
+}
+
+struct fixture_host *fixture_host_new(void)
+{
+    struct fixture_host *h = g_new0(struct fixture_host, 1);
+
+    main_loop_init(&h->ml);
+    h->thread = g_thread_new("fixture-main-loop", fixture_host_loop, &h->ml);
+    fixture_host_open_disk(h);
+    return h;
+}
+
+void fixture_host_free(struct fixture_host *h)
+{
+    main_loop_lock(&h->ml);
+    block_close(h->disk);
+    main_loop_unlock(&h->ml);
+    close(h->disk_fd);
+    main_loop_quit(&h->ml);
+    g_thread_join(h->thread);
+    main_loop_destroy(&h->ml);
+    g_free(h);
+}
+
+/* Holes only: the last load's writes are gone. */
+void fixture_host_reset_disk(struct fixture_host *h)
+{
+    if (ftruncate(h->disk_fd, 0) < 0 || ftruncate(h->disk_fd, FIXTURE_DISK_SIZE) < 0)
+        g_error("fixture: cannot reset the disk: %s", g_strerror(errno));
+}
+
+/* ---- the destination ---- */
 
 /* RAM as tern has it (system/memory.c): a memfd mapped shared, whose holes
  * the "ram" handler knows to be zero without reading them.  Fresh for each
@@ -25,6 +90,12 @@ static void fixture_ram_new(struct fixture *fx)
              fx->ram_fd, 0) == MAP_FAILED)
         g_error("fixture: cannot map %u bytes of RAM: %s", FIXTURE_RAM_SIZE, g_strerror(errno));
     fx->ram = m + PAGE;
+    /* tern's layout for -m 2M (system/memory.c): one range at 0 */
+    fx->mem = (struct guest_memory){ .fd = fx->ram_fd, .shared = true, .base = fx->ram,
+                                     .size = FIXTURE_RAM_SIZE };
+    fx->mem.nranges = e820_ram_layout(FIXTURE_RAM_SIZE, fx->mem.ranges);
+    fx->mem.ranges[0].hva = fx->ram;
+    fx->vram = (struct virtqueue_ram){ .mem = &fx->mem };
 }
 
 static void fixture_ram_free(struct fixture *fx)
@@ -55,13 +126,18 @@ static bool fixture_init_devices(struct fixture *fx, GError **errp)
     m->has_debug_exit = true;
     debug_exit_init(&m->debug_exit, (struct machine_ctl){ 0 }, FIXTURE_DEBUG_EXIT_BASE,
                     FIXTURE_DEBUG_EXIT_SIZE);
+    /* hw/x86/machine.c machine_init_virtio_blk(), slot 0, no irq wired */
+    virtio_blk_init(&m->blk[0], fx->host->disk, NULL, &fx->vram, LAYOUT_VIRTIO_MMIO,
+                    (struct irq_line){ 0 });
+    m->nblk = 1;
     return true;
 }
 
 /* system/vm.c's vm_register_sections() order. */
 static bool fixture_register(struct fixture *fx, GError **errp)
 {
-    if (!ram_register(&fx->rs, &fx->sv, errp))
+    if (!block_mig_add_disk(&fx->bm, FIXTURE_DISK_ID, fx->host->disk, errp) ||
+        !block_mig_register(&fx->bm, &fx->sv, errp) || !ram_register(&fx->rs, &fx->sv, errp))
         return false;
     for (unsigned i = 0; i < FIXTURE_CPUS; i++) {
         if (!savevm_register_vmsd(&fx->sv, "cpu", i, &kvm_cpu_state_vmstate, &fx->cpu[i].s,
@@ -72,22 +148,35 @@ static bool fixture_register(struct fixture *fx, GError **errp)
            machine_register_vmstate(&fx->machine, &fx->sv, false, errp);
 }
 
-void fixture_init(struct fixture *fx)
+/* Built with the VM lock held, as vm_new() builds a VM. */
+void fixture_init(struct fixture *fx, struct fixture_host *h)
 {
     g_autoptr(GError) err = NULL;
 
     memset(fx, 0, sizeof(*fx));
+    fx->host = h;
     fixture_ram_new(fx);
     savevm_init(&fx->sv, "tern-1.0");
+    /* the loader takes it around device sections (system/vm-migration.c) */
+    fx->sv.device_lock = &h->ml.lock;
     ram_state_init(&fx->rs, NULL, NULL);
-    if (!fixture_init_devices(fx, &err) || !ram_add_block(&fx->rs, "pc.ram", fx->ram, FIXTURE_RAM_SIZE, &err) ||
+    block_mig_init(&fx->bm, &h->ml.lock);
+    main_loop_lock(&h->ml);
+    if (!fixture_init_devices(fx, &err) ||
+        !ram_add_block(&fx->rs, "pc.ram", fx->ram, FIXTURE_RAM_SIZE, &err) ||
         !fixture_register(fx, &err))
         g_error("fixture: %s", err->message);
+    main_loop_unlock(&h->ml);
     ram_block_set_fd(&fx->rs, 0, fx->ram_fd, 0);
 }
 
+/* Nothing is in flight on the disk: every load and save drains. */
 void fixture_destroy(struct fixture *fx)
 {
+    main_loop_lock(&fx->host->ml);
+    machine_destroy(&fx->machine);
+    main_loop_unlock(&fx->host->ml);
+    block_mig_destroy(&fx->bm);
     savevm_destroy(&fx->sv);
     ram_state_destroy(&fx->rs);
     fixture_ram_free(fx);
@@ -165,6 +254,97 @@ static void fixture_seed_vm_state(struct kvm_vm_state *vs, unsigned n)
     vs->pit.flags = n & 1;
 }
 
+/* Guest addresses of the odd seeds' virtio-blk queue and requests. */
+#define SEED_VQ_DESC 0x100000
+#define SEED_VQ_AVAIL 0x100800
+#define SEED_VQ_USED 0x101000
+#define SEED_REQ 0x102000 /* one page per request: header, data, status */
+
+/* Odd n: a driver that set up its queue (rings in the fixture's RAM). */
+static void fixture_seed_virtio_blk(struct virtio_blk *b, unsigned n)
+{
+    struct virtio_state *s = &b->mmio.vdev.s;
+    struct virtqueue_state *q = &s->vq[0];
+
+    if (n % 2 == 0)
+        return;
+    s->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                VIRTIO_STATUS_DRIVER_OK;
+    s->driver_features = b->mmio.vdev.host_features;
+    if (n == 3)
+        s->driver_features &= ~(1ull << VIRTIO_F_RING_EVENT_IDX);
+    s->isr = n == 5 ? VIRTIO_ISR_QUEUE : 0;
+    s->device_features_sel = 1;
+    s->driver_features_sel = 1;
+    *q = (struct virtqueue_state){ .num = 128, .ready = true, .desc = SEED_VQ_DESC,
+                                   .avail = SEED_VQ_AVAIL, .used = SEED_VQ_USED,
+                                   .last_avail_idx = (uint16_t)n, .used_idx = (uint16_t)n,
+                                   .signalled_used = (uint16_t)(n - 1),
+                                   .signalled_used_valid = n != 3 };
+}
+
+static void fixture_seed_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t len,
+                              uint16_t flags)
+{
+    uint8_t *d = ram + SEED_VQ_DESC + i * 16;
+
+    le64_put(d, addr);
+    le32_put(d + 8, len);
+    le16_put(d + 12, flags);
+    le16_put(d + 14, flags & VIRTQ_DESC_F_NEXT ? i + 1 : 0);
+}
+
+/* The odd seeds' requests: two per seed, every request type. */
+static const struct fixture_seed_req {
+    uint32_t type;
+    uint64_t sector;
+    uint32_t data_len; /* 0: header and status only */
+} fixture_seed_reqs[3][2] = {
+    { { VIRTIO_BLK_T_IN, 1, 512 }, { VIRTIO_BLK_T_OUT, 8, 512 } },
+    { { VIRTIO_BLK_T_WRITE_ZEROES, 0, 16 }, { VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES } },
+    { { VIRTIO_BLK_T_DISCARD, 0, 16 }, { VIRTIO_BLK_T_FLUSH, 0, 0 } },
+};
+
+/* Request @r (descriptors from 3 * r: header, data, status; its own page
+ * of RAM), made available at ring slot @slot. */
+static void fixture_seed_request(uint8_t *ram, unsigned r, uint16_t slot,
+                                 const struct fixture_seed_req *q)
+{
+    uint64_t page = SEED_REQ + r * 0x1000;
+    bool in = q->type == VIRTIO_BLK_T_IN || q->type == VIRTIO_BLK_T_GET_ID;
+    uint8_t *data = ram + page + 0x100;
+
+    le32_put(ram + page, q->type);
+    le64_put(ram + page + 8, q->sector);
+    memset(data, 0x5a + r, q->data_len);
+    if (q->type == VIRTIO_BLK_T_DISCARD || q->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+        le64_put(data, 16); /* one segment: sectors 16..23 (unmap for write-zeroes) */
+        le32_put(data + 8, 8);
+        le32_put(data + 12, q->type == VIRTIO_BLK_T_WRITE_ZEROES);
+    }
+    ram[page + 0xfff] = 0xff; /* status: the device writes it */
+    fixture_seed_desc(ram, 3 * r, page, 16, VIRTQ_DESC_F_NEXT);
+    if (q->data_len)
+        fixture_seed_desc(ram, 3 * r + 1, page + 0x100, q->data_len,
+                          VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0));
+    else
+        le16_put(ram + SEED_VQ_DESC + 3 * r * 16 + 14, (uint16_t)(3 * r + 2));
+    fixture_seed_desc(ram, 3 * r + 2, page + 0xfff, 1, VIRTQ_DESC_F_WRITE);
+    le16_put(ram + SEED_VQ_AVAIL + 4 + 2 * (slot % 128), (uint16_t)(3 * r));
+}
+
+/* Odd n: two requests the driver made available before the stop, which
+ * the destination processes once the load is done (fixture_start_disks). */
+static void fixture_seed_requests(struct fixture *fx, unsigned n)
+{
+    if (n % 2 == 0)
+        return;
+    for (unsigned r = 0; r < 2; r++)
+        fixture_seed_request(fx->ram, r, (uint16_t)(n + r), &fixture_seed_reqs[n / 2 % 3][r]);
+    le16_put(fx->ram + SEED_VQ_AVAIL + 2, (uint16_t)(n + 2)); /* avail idx */
+    le16_put(fx->ram + SEED_VQ_USED + 2, (uint16_t)n);        /* used idx */
+}
+
 static void fixture_seed_devices(struct fixture *fx, unsigned n)
 {
     for (unsigned i = 0; i < FIXTURE_CPUS; i++)
@@ -174,6 +354,8 @@ static void fixture_seed_devices(struct fixture *fx, unsigned n)
     fx->machine.uart.s.rx_count = n % 4;
     fx->machine.uart.s.rx_head = n;
     fx->machine.i8042.s.cmd_byte = 0x45 + n;
+    fixture_seed_virtio_blk(&fx->machine.blk[0], n);
+    fixture_seed_requests(fx, n);
 }
 
 static void fixture_seed_commands(QEMUFile *f, unsigned n)
@@ -223,16 +405,81 @@ static size_t fixture_vmdesc_offset(const GByteArray *s)
     g_error("seed: no vmdesc trailer");
 }
 
-GByteArray *fixture_make_seed(unsigned n)
+static void fixture_seed_pattern(uint8_t *buf, size_t len, unsigned n)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(n * 31 + i * 7 + (i >> 9));
+}
+
+/* The disk before the migration (see FIXTURE_SEEDS); block section only
+ * for even n.  Straight into the memfd: nothing is migrating yet. */
+static void fixture_seed_disk(struct fixture *fx, unsigned n)
+{
+    uint8_t buf[4096];
+
+    if (n == 2) {
+        fixture_seed_pattern(buf, sizeof(buf), n);
+        if (pwrite(fx->host->disk_fd, buf, sizeof(buf), FIXTURE_DISK_SIZE - 2 * sizeof(buf)) !=
+            (ssize_t)sizeof(buf))
+            g_error("seed: cannot write the disk: %s", g_strerror(errno));
+    }
+    main_loop_lock(&fx->host->ml);
+    block_mig_set_enabled(&fx->bm, n % 2 == 0);
+    main_loop_unlock(&fx->host->ml);
+}
+
+static void fixture_seed_guest_write_done(void *opaque, int ret)
+{
+    *(int *)opaque = ret;
+}
+
+/* A guest write while migrating (through the block layer, so the disk's
+ * dirty bitmap marks it): n == 4 rewrites part of chunk 0 after the bulk
+ * pass sent it as a zero chunk. */
+static void fixture_seed_guest_write(struct fixture *fx, unsigned n)
+{
+    uint8_t buf[4096];
+    struct iovec iov = { buf, sizeof(buf) };
+    int ret = 1;
+
+    if (n != 4)
+        return;
+    fixture_seed_pattern(buf, sizeof(buf), n);
+    main_loop_lock(&fx->host->ml);
+    block_pwritev(fx->host->disk, 512 * 3, &iov, 1, fixture_seed_guest_write_done, &ret);
+    block_drain(fx->host->disk);
+    main_loop_unlock(&fx->host->ml);
+    if (ret)
+        g_error("seed: guest write failed: %s", g_strerror(-ret));
+}
+
+/* savevm_save_complete() with the locks of a migration thread: END
+ * sections without the VM lock (block waits for its reads), devices and
+ * cleanup with it. */
+static bool fixture_seed_complete(struct fixture *fx, QEMUFile *f, GError **errp)
+{
+    bool ok = savevm_save_complete_live(&fx->sv, f, errp);
+
+    main_loop_lock(&fx->host->ml);
+    ok = ok && savevm_save_devices(&fx->sv, f, errp);
+    savevm_save_cleanup(&fx->sv);
+    main_loop_unlock(&fx->host->ml);
+    return ok;
+}
+
+GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n)
 {
     struct fixture *fx = g_new(struct fixture, 1);
     QEMUFile *f = qemu_file_new_mem_output();
     g_autoptr(GError) err = NULL;
     GByteArray *out = g_byte_array_new();
     int64_t now = 0;
+    bool ok;
 
-    fixture_init(fx);
+    fixture_host_reset_disk(h);
+    fixture_init(fx, h);
     fixture_seed_devices(fx, n);
+    fixture_seed_disk(fx, n);
     fx->rs.verify = n % 3 == 0;
     /* 64 pages per 100 ms window of a fake clock: n PART sections, and
      * pages sent again after being dirtied */
@@ -242,16 +489,20 @@ GByteArray *fixture_make_seed(unsigned n)
         memset(fx->ram + (i * 37 % (FIXTURE_RAM_SIZE / PAGE)) * PAGE + i, 0x40 + i, 100);
     savevm_write_header(&fx->sv, f);
     fixture_seed_commands(f, n);
-    if (!savevm_save_setup(&fx->sv, f, &err))
+    main_loop_lock(&h->ml); /* block's save_setup turns its bitmap on */
+    ok = savevm_save_setup(&fx->sv, f, &err);
+    main_loop_unlock(&h->ml);
+    if (!ok)
         g_error("seed: %s", err->message);
     for (unsigned i = 0; i < n; i++) {
-        savevm_save_iterate(&fx->sv, f, &err);
+        if (savevm_save_iterate(&fx->sv, f, &err) < 0)
+            g_error("seed: %s", err->message);
         now += 100 * 1000 * 1000;
         ram_mark_dirty(&fx->rs, 0, i * 37 * PAGE, 1); /* sent again later */
     }
-    if (!savevm_save_complete(&fx->sv, f, &err))
+    fixture_seed_guest_write(fx, n);
+    if (!fixture_seed_complete(fx, f, &err))
         g_error("seed: %s", err->message);
-    savevm_save_cleanup(&fx->sv);
     g_byte_array_append(out, qemu_file_mem_data(f)->data, qemu_file_mem_data(f)->len);
     if (n % 3 == 1) /* without the vmdesc trailer (optional, never parsed) */
         g_byte_array_set_size(out, fixture_vmdesc_offset(out));
@@ -263,16 +514,27 @@ GByteArray *fixture_make_seed(unsigned n)
     return out;
 }
 
-bool fixture_load(const uint8_t *data, size_t len, GError **errp)
+void fixture_start_disks(struct fixture *fx)
+{
+    main_loop_lock(&fx->host->ml);
+    machine_kick_disks(&fx->machine);
+    machine_drain_disks(&fx->machine);
+    main_loop_unlock(&fx->host->ml);
+}
+
+bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp)
 {
     struct fixture *fx = g_new(struct fixture, 1);
     QEMUFile *f;
     bool ok;
 
-    fixture_init(fx);
+    fixture_host_reset_disk(h);
+    fixture_init(fx, h);
     f = qemu_file_new_mem_input(data, len);
     ok = savevm_load(&fx->sv, f, errp);
     qemu_file_close(f, NULL);
+    if (ok)
+        fixture_start_disks(fx);
     fixture_destroy(fx);
     g_free(fx);
     return ok;

@@ -1,12 +1,14 @@
 /*
  * The destination the stream-loader fuzzer attacks, and the seed streams it
  * starts from: the machine `tern -m 2M -smp 2 -device
- * isa-debug-exit,iobase=0xf4,iosize=4` is, with every section it registers
- * (the loader refuses a stream that lacks one), the real
- * VMStateDescriptions, in the order system/vm.c registers them, but with
- * no KVM behind them (detached sections: post_load validates, nothing is
- * written to a vCPU):
+ * isa-debug-exit,iobase=0xf4,iosize=4 -drive file=IMG,if=virtio` (IMG of
+ * FIXTURE_DISK_SIZE bytes) is, with every section it registers (the loader
+ * refuses a stream that lacks one), the real VMStateDescriptions, in the
+ * order system/vm.c registers them, but with no KVM behind them (detached
+ * sections: post_load validates, nothing is written to a vCPU):
  *
+ *   block             the real handler (migration/block.c) with the one
+ *                     writable drive "virtio0"; optional, as in tern
  *   ram, ram-verify   the real handler and digest (migration/ram.c), one
  *                     "pc.ram" block of FIXTURE_RAM_SIZE in a memfd, as
  *                     tern's
@@ -14,9 +16,20 @@
  *                     on (it never asks for AMX permission)
  *   kvmclock, i8259 0/1, ioapic, i8254   (accel/kvm-vm-state.c)
  *   serial, i8042, isa-debug-exit (iobase 0xf4, iosize 4)
+ *   virtio-blk 0      virtio-mmio slot 0 on the disk, its rings checked
+ *                     against the fixture's RAM
  *
  * So streams written by that tern load here (tests/fuzz/tern-streams.py),
  * as do the seeds below.
+ *
+ * The disk and the main loop live as long as the process (struct
+ * fixture_host): the loop runs on its own thread and dispatches the disk's
+ * completions with its lock held, as tern's main thread does, and that
+ * lock is the VM lock of the loader (savevm.device_lock, block_mig's
+ * vm_lock).  Without a dispatching loop the block loader would wait
+ * BLOCK_MIG_DRAIN_MS for each write.  The image is a memfd opened through
+ * /proc/self/fd/N; each fixture_load() starts from an all-zero image
+ * (truncated to 0 and back).  Everything else is fresh per load.
  */
 #ifndef TESTS_FUZZ_LOADVM_FIXTURE_H
 #define TESTS_FUZZ_LOADVM_FIXTURE_H
@@ -25,18 +38,40 @@
 
 #include "accel/kvm-cpu-state.h"
 #include "accel/kvm-vm-state.h"
+#include "block/block.h"
 #include "hw/x86/machine.h"
+#include "migration/block.h"
 #include "migration/ram.h"
 #include "migration/savevm.h"
+#include "system/main-loop.h"
 
 #define FIXTURE_RAM_SIZE (2u << 20) /* -m 2M, the least tern accepts */
 #define FIXTURE_CPUS 2
 #define FIXTURE_XSAVE_SIZE 4096
 #define FIXTURE_DEBUG_EXIT_BASE 0xf4
 #define FIXTURE_DEBUG_EXIT_SIZE 4
+/* Two whole 1 MiB chunks and a short third one (the "block" section pads
+ * it to a whole chunk on the wire). */
+#define FIXTURE_DISK_SIZE ((2u << 20) + (64u << 10))
+#define FIXTURE_DISK_ID "virtio0" /* -drive if=virtio's first id */
+
+struct fixture_host {
+    struct main_loop ml;
+    GThread *thread; /* runs ml */
+    int disk_fd;     /* memfd of FIXTURE_DISK_SIZE bytes */
+    struct block_backend *disk;
+};
+
+/* Start the loop thread, create and open the disk; g_error() on failure. */
+struct fixture_host *fixture_host_new(void);
+void fixture_host_free(struct fixture_host *h);
+/* Make the disk all zeroes again (fixture_load() does it first). */
+void fixture_host_reset_disk(struct fixture_host *h);
 
 struct fixture {
+    struct fixture_host *host;
     struct savevm sv;
+    struct block_mig bm;
     struct ram_state rs;
     struct kvm_cpu_section cpu[FIXTURE_CPUS];
     unsigned cpus_loaded; /* post_loads of "cpu" sections that passed */
@@ -44,24 +79,40 @@ struct fixture {
     struct machine machine;
     uint8_t *ram; /* FIXTURE_RAM_SIZE bytes of ram_fd, a memfd */
     int ram_fd;
+    struct guest_memory mem; /* ram as the virtio-blk device sees it */
+    struct virtqueue_ram vram;
 };
 
-void fixture_init(struct fixture *fx);
+/* Thread context: any thread but the loop's, @h's lock not held. */
+void fixture_init(struct fixture *fx, struct fixture_host *h);
 void fixture_destroy(struct fixture *fx);
 /* A stream that loads, for seed @n (0..FIXTURE_SEEDS-1): different device
  * values, RAM contents, numbers of iterations and commands; every kind of
  * section, every RAM record kind (MEM_SIZE, ZERO, PAGE, with and without
  * CONTINUE, EOS); "ram-verify" when n % 3 == 0; for odd n, cpu 1 also
- * carries the cpu/xsave_ext subsection (see fixture_add_xsave_ext). */
+ * carries the cpu/xsave_ext subsection (see fixture_add_xsave_ext) and
+ * virtio-blk a driver with a ready queue and, in RAM, two requests made
+ * available for fixture_start_disks(): n == 1 a read of sector 1 and a
+ * write of 512 bytes of 0x5b at sector 8, n == 3 write-zeroes and GET_ID,
+ * n == 5 discard and flush.  For even n, a "block" section:
+ * n == 0 every chunk zero (ZERO_BLOCK records), n == 2 data in the short
+ * last chunk, n == 4 chunk 0 written by the "guest" after the bulk pass
+ * (sent again, with data, in END); PROGRESS and EOS in each. */
 #define FIXTURE_SEEDS 6
-GByteArray *fixture_make_seed(unsigned n);
+GByteArray *fixture_make_seed(struct fixture_host *h, unsigned n);
 /* Put a cpu/xsave_ext subsection (@fill for its first 64 bytes) at the end
  * of @s's "cpu" 1 section: what an AMX host sends.  Tern's writer never
  * sends it from a 4096-byte XSAVE area, but the loader takes any known
  * subsection, so this is how the fuzzer reaches it from a fixture that
  * also loads tern's own streams. */
 void fixture_add_xsave_ext(GByteArray *s, uint8_t fill);
-/* Load @data into a fresh fixture; returns whether it loaded. */
-bool fixture_load(const uint8_t *data, size_t len, GError **errp);
+/* What tern does when an incoming migration succeeded (system/
+ * vm-migration.c vm_incoming_done): process the requests the stream's
+ * virtio-blk queue and RAM hold (machine_kick_disks), and here also wait
+ * for them.  So a stream also reaches the virtqueue parser and the disk. */
+void fixture_start_disks(struct fixture *fx);
+/* Load @data into a fresh fixture on @h, then fixture_start_disks() if it
+ * loaded; returns whether it loaded. */
+bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp);
 
 #endif

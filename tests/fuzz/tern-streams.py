@@ -3,9 +3,10 @@
 
 Usage: tests/fuzz/tern-streams.py BUILD_DIR OUT_DIR
 
-Runs BUILD_DIR/tern with the demo guest (tests/guests/demo.c) at -m 2M, the
-fuzz fixture's RAM (tests/fuzz/loadvm-fixture.h), and migrates it over QMP
-to file:OUT_DIR/tern-*.stream:
+Runs BUILD_DIR/tern with the demo guest (tests/guests/demo.c) at -m 2M and
+one -drive file=IMG,if=virtio of 2 MiB + 64 KiB, the fuzz fixture's RAM and
+disk (tests/fuzz/loadvm-fixture.h), and migrates it over QMP to
+file:OUT_DIR/tern-*.stream:
 
   tern-running.stream   the guest ticking on kvmclock: a live migration
                         (START/PART/END "ram" sections, every device section)
@@ -13,11 +14,14 @@ to file:OUT_DIR/tern-*.stream:
                         their reset state, the AP waiting for INIT)
   tern-verify.stream    running, with the x-verify-ram capability (the
                         "ram-verify" digest section)
+  tern-block.stream     running, migrated with blk: true (the "block"
+                        section: zero chunks, one chunk of data -- the short
+                        last one, padded to 1 MiB -- PROGRESS, EOS)
 
-always -smp 2 with isa-debug-exit at 0xf4: the fixture's machine, and a
-loader refuses a stream that lacks one of its sections.  Each must then
-load into the fixture (fuzz-seeds --check).  Exit status 77
-when /dev/kvm is not usable (the caller reports a skip), 1 on any failure.
+always -smp 2 with isa-debug-exit at 0xf4 and the disk: the fixture's
+machine, and a loader refuses a stream that lacks one of its sections.  Each
+must then load into the fixture (fuzz-seeds --check).  Exit status 77 when
+/dev/kvm is not usable (the caller reports a skip), 1 on any failure.
 """
 import os
 import sys
@@ -30,19 +34,32 @@ import ternlib  # noqa: E402
 from ternlib import DEBUG_EXIT, Qmp, TestFailure, wait_until  # noqa: E402
 
 RAM = "2M"  # FIXTURE_RAM_SIZE
+DISK_SIZE = (2 << 20) + (64 << 10)  # FIXTURE_DISK_SIZE
 TIMEOUT = 120  # guests run ~1000x slower on CI machines
+
+
+def make_disk(path):
+    """The fixture's disk size; some bytes in the short last chunk, so a
+    block migration sends one chunk of data among the zero ones."""
+    with open(path, "wb") as f:
+        f.truncate(DISK_SIZE)
+        f.seek(DISK_SIZE - 8192)
+        f.write(bytes((i * 7 + (i >> 9)) & 0xff for i in range(4096)))
 
 
 def start(env, name, extra=()):
     qmp = env.path(f"{name}.qmp")
+    disk = env.path(f"{name}.img")
+    make_disk(disk)
     args = ["-m", RAM, "-smp", "2", "-kernel", env.guest("demo"),
+            "-drive", f"file={disk},if=virtio",
             "-qmp", f"unix:{qmp},server,nowait"] + DEBUG_EXIT + list(extra)
     t = env.start(args, name=name)
     return t, Qmp(qmp, timeout=TIMEOUT)
 
 
-def migrate_to_file(qmp, path):
-    qmp.command("migrate", uri=f"file:{path}")
+def migrate_to_file(qmp, path, blk=False):
+    qmp.command("migrate", uri=f"file:{path}", blk=blk)
 
     def finished():
         status = qmp.command("query-migrate").get("status")
@@ -52,7 +69,7 @@ def migrate_to_file(qmp, path):
     wait_until(finished, TIMEOUT, f"the migration to {path}")
 
 
-def write_stream(env, out, name, extra=(), caps=()):
+def write_stream(env, out, name, extra=(), caps=(), blk=False):
     t, q = start(env, name, extra)
     if caps:
         q.command("migrate-set-capabilities",
@@ -62,7 +79,7 @@ def write_stream(env, out, name, extra=(), caps=()):
         # clock line is out.
         t.wait_serial("demo: clock", timeout=TIMEOUT)
     path = os.path.join(out, f"tern-{name}.stream")
-    migrate_to_file(q, path)
+    migrate_to_file(q, path, blk)
     t.kill()
     return path
 
@@ -70,7 +87,8 @@ def write_stream(env, out, name, extra=(), caps=()):
 def write_streams(env, out):
     return [write_stream(env, out, "running"),
             write_stream(env, out, "start", extra=["-S"]),
-            write_stream(env, out, "verify", caps=["x-verify-ram"])]
+            write_stream(env, out, "verify", caps=["x-verify-ram"]),
+            write_stream(env, out, "block", blk=True)]
 
 
 def main():
