@@ -772,6 +772,25 @@ static int64_t *migration_param_ptr(struct migration_params *p, const struct mig
     return (int64_t *)((char *)p + d->offset);
 }
 
+bool migration_check_parameter(const char *name, int64_t v, GError **errp)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(migration_params_table); i++) {
+        const struct migration_param *d = &migration_params_table[i];
+
+        if (strcmp(d->name, name))
+            continue;
+        if (v < d->min || v > d->max) {
+            error_setg(errp, "Parameter '%s' expects an integer in the range of %" G_GINT64_FORMAT
+                             " to %" G_GINT64_FORMAT " %s",
+                       name, d->min, d->max, d->unit);
+            return false;
+        }
+        return true;
+    }
+    error_setg(errp, "Invalid parameter '%s'", name);
+    return false;
+}
+
 bool migration_set_parameter(struct migration *ms, const char *name, JsonNode *value,
                              GError **errp)
 {
@@ -787,12 +806,8 @@ bool migration_set_parameter(struct migration *ms, const char *name, JsonNode *v
             return false;
         }
         v = json_node_get_int(value);
-        if (v < d->min || v > d->max) {
-            error_setg(errp, "Parameter '%s' expects an integer in the range of %" G_GINT64_FORMAT
-                             " to %" G_GINT64_FORMAT " %s",
-                       name, d->min, d->max, d->unit);
+        if (!migration_check_parameter(name, v, errp))
             return false;
-        }
         *migration_param_ptr(&ms->params, d) = v;
         return true;
     }

@@ -210,6 +210,8 @@ JsonObject *migration_query(struct migration *ms);
 /* Parameters and capabilities by QEMU name, validated. */
 bool migration_set_parameter(struct migration *ms, const char *name, JsonNode *value,
                              GError **errp);
+/* Is @v in the range of parameter @name (for announce-self's arguments)? */
+bool migration_check_parameter(const char *name, int64_t v, GError **errp);
 JsonObject *migration_query_parameters(const struct migration *ms);
 bool migration_set_capability(struct migration *ms, const char *name, bool on, GError **errp);
 JsonArray *migration_query_capabilities(const struct migration *ms);

@@ -27,6 +27,43 @@ static JsonObject *ret_object(JsonNode *ret)
     return JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
 }
 
+/* ---- announce-self ---- */
+
+/* QEMU's announce-self: one set of rounds for every NIC ("id" names a
+ * timer in QEMU, where several may run; Tern has one, restarted). */
+static bool qmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                              GError **errp)
+{
+    static const char *const names[][2] = { { "initial", "announce-initial" },
+                                            { "max", "announce-max" },
+                                            { "rounds", "announce-rounds" },
+                                            { "step", "announce-step" } };
+    int64_t v[4];
+    struct announce_params p;
+
+    (void)ret;
+    for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+        v[i] = json_object_get_int_member(args, names[i][0]);
+        if (!migration_check_parameter(names[i][1], v[i], errp))
+            return false;
+    }
+    p = (struct announce_params){ v[0], v[1], v[2], v[3] };
+    vm_announce_self(ctx->vm, &p);
+    return true;
+}
+
+static bool hmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
+                              GError **errp)
+{
+    const struct migration_params *mp = &ctx->vm->migration.params;
+    struct announce_params p = { mp->announce_initial, mp->announce_max, mp->announce_rounds,
+                                 mp->announce_step };
+
+    (void)args, (void)ret, (void)errp;
+    vm_announce_self(ctx->vm, &p);
+    return true;
+}
+
 /* ---- query-version / info version ---- */
 
 static bool qmp_query_version(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
@@ -448,6 +485,14 @@ static const struct mon_arg args_x_block_inject_error[] = {
     { "bytes", MON_ARG_INT, .optional = true },
     { NULL },
 };
+static const struct mon_arg args_announce_self[] = {
+    { "initial", MON_ARG_INT },
+    { "max", MON_ARG_INT },
+    { "rounds", MON_ARG_INT },
+    { "step", MON_ARG_INT },
+    { "id", MON_ARG_STR, .optional = true },
+    { NULL },
+};
 static const struct mon_arg args_fdname[] = {
     { "fdname", MON_ARG_STR },
     { NULL },
@@ -508,6 +553,10 @@ const struct mon_cmd qmp_commands[] = {
       "close a file descriptor previously passed via SCM rights" },
     { "pmemsave", "pmemsave", args_pmemsave, qmp_pmemsave, NULL, "addr size file",
       "save to disk physical memory dump starting at 'addr' of size 'size'" },
+    { "announce-self", NULL, args_announce_self, qmp_announce_self, NULL, NULL,
+      "announce the NICs on the network (RARP rounds and the guests' own announcements)" },
+    { NULL, "announce_self", NULL, hmp_announce_self, NULL, NULL,
+      "announce the NICs on the network, timed by the announce-* migration parameters" },
     { "query-block", "info block", NULL, qmp_query_block, hmp_info_block, NULL,
       "show the block devices" },
     { "x-block-inject-error", "x_block_inject_error", args_x_block_inject_error,

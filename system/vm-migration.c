@@ -222,9 +222,28 @@ static void vm_incoming_done(void *opaque, bool ok, const GError *err)
     }
     machine_kick_disks(&vm->machine);
     vm_incoming_finish(vm, NULL); /* NICs: running, so they kick themselves */
-    /* The guest's NIC drivers send their gratuitous ARPs from here (the
-     * RARP rounds of announce-self are net/announce.c's, to come). */
+    /* The network learns where the NICs are now: RARP frames, and the
+     * guests' own announcements, in rounds timed by the announce-*
+     * parameters (as QEMU does after an incoming migration). */
+    {
+        const struct migration_params *mp = &vm->migration.params;
+        struct announce_params p = { mp->announce_initial, mp->announce_max,
+                                     mp->announce_rounds, mp->announce_step };
+
+        vm_announce_self(vm, &p);
+    }
+}
+
+static void vm_announce_round(void *opaque)
+{
+    struct vm *vm = opaque;
+
     machine_announce_nics(&vm->machine);
+}
+
+void vm_announce_self(struct vm *vm, const struct announce_params *p)
+{
+    announce_timer_start(&vm->announce, vm->loop.ctx, p, vm_announce_round, vm);
 }
 
 static bool vm_incoming_activate(void *opaque, GError **errp)
@@ -266,6 +285,7 @@ void vm_migration_init(struct vm *vm, const struct options *opts)
 
 void vm_migration_destroy(struct vm *vm)
 {
+    announce_timer_stop(&vm->announce);
     migration_destroy(&vm->migration);
     incoming_destroy(&vm->incoming);
     g_clear_pointer(&vm->named_fds, g_hash_table_unref);

@@ -41,6 +41,7 @@
 #include "hw/x86/boot.h"
 #include "hw/x86/machine.h"
 #include "migration/block.h"
+#include "net/announce.h"
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/ram.h"
@@ -71,6 +72,7 @@ struct vm {
     char *disk_ids[DRIVES_MAX];
     unsigned ndisks;
     struct block_mig blockmig; /* the "block" section: writable disks for migrate -b */
+    struct announce_timer announce; /* self-announce rounds (net/announce.h) */
     /* -netdev backends (struct net_backend *), command-line order; a NIC
      * finds its own with vm_find_netdev() and attaches as the peer. */
     GPtrArray *netdevs;
@@ -160,6 +162,10 @@ void vm_migration_destroy(struct vm *vm);
 /* The -netdev backend with this id, or NULL. */
 struct net_backend *vm_find_netdev(struct vm *vm, const char *id);
 
+/* Start (or restart) the self-announce rounds of every NIC with @p
+ * (after an incoming migration, and the monitor's announce-self).  Lock
+ * held, main thread. */
+void vm_announce_self(struct vm *vm, const struct announce_params *p);
 /* Take the write lock of every writable disk image the VM does not hold
  * (after a switch-over released them).  Lock held. */
 bool vm_disks_lock(struct vm *vm, GError **errp);

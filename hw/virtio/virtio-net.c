@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "net/announce.h"
 #include "util/error.h"
 #include "util/le.h"
 
@@ -422,6 +423,25 @@ void virtio_net_kick(struct virtio_net *n)
         return;
     net_backend_rx_ready(n->nb);
     vnet_tx_flush(n);
+}
+
+bool virtio_net_send_rarp(struct virtio_net *n)
+{
+    uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 }, frame[ANNOUNCE_FRAME_LEN];
+    struct iovec iov[2] = { { hdr, sizeof(hdr) }, { frame, sizeof(frame) } };
+    ssize_t ret;
+
+    /* Behind a frame the backend could not take: this one is dropped
+     * (another round follows). */
+    if (n->tx_waiting)
+        return false;
+    announce_rarp_frame(n->mac, frame);
+    ret = net_backend_send(n->nb, n->backend_hdr ? iov : iov + 1, n->backend_hdr ? 2 : 1);
+    if (ret == -EAGAIN) {
+        n->tx_waiting = true; /* tx_ready restarts the guest's queue */
+        return false;
+    }
+    return ret >= 0;
 }
 
 bool virtio_net_announce(struct virtio_net *n)

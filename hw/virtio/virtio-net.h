@@ -131,5 +131,9 @@ void virtio_net_kick(struct virtio_net *n);
 /* Ask the guest to announce itself (after a migration).  False when the
  * driver did not negotiate GUEST_ANNOUNCE (or is not running). */
 bool virtio_net_announce(struct virtio_net *n);
+/* Self-announce: one RARP frame from the NIC's MAC into its backend
+ * (net/announce.h), whether or not the guest runs.  False when the
+ * backend could not take it now. */
+bool virtio_net_send_rarp(struct virtio_net *n);
 
 #endif

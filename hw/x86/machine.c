@@ -270,7 +270,9 @@ unsigned machine_announce_nics(struct machine *m)
 {
     unsigned asked = 0;
 
-    for (unsigned i = 0; i < m->nnet; i++)
+    for (unsigned i = 0; i < m->nnet; i++) {
+        virtio_net_send_rarp(&m->net[i]);
         asked += virtio_net_announce(&m->net[i]);
+    }
     return asked;
 }

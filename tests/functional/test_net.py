@@ -3,7 +3,10 @@ is the next slice): -netdev + -device virtio-net errors as one line, a
 Tern with a NIC runs, and its "virtio-net" section migrates -- refused by
 a destination with another MAC, naming the field, while the source runs on.
 """
-from ternlib import check, check_equal
+import socket
+import time
+
+from ternlib import TestFailure, check, check_equal, connect_unix
 from test_cli import one_line_error
 import test_migration as tm
 
@@ -63,3 +66,90 @@ def test_net_device_migrates(env):
     before = tm.passes(dst)
     dst.wait_serial("B", count=before + 1, timeout=120)
     check_equal(dq.command("query-status")["status"], "running", "destination")
+
+
+class FrameReader:
+    """The other end of a -netdev stream,server=on: frames as QEMU's stream
+    framing carries them (be32 length, then the Ethernet frame)."""
+
+    def __init__(self, path):
+        self.sock = connect_unix(path, 30, f"the netdev socket {path}")
+        self.buf = b""
+
+    def frames(self, n, timeout):
+        """The next @n frames, or TestFailure after @timeout seconds."""
+        out, deadline = [], time.monotonic() + timeout
+        while len(out) < n:
+            while len(self.buf) >= 4 and len(self.buf) >= 4 + int.from_bytes(self.buf[:4], "big"):
+                length = int.from_bytes(self.buf[:4], "big")
+                out.append(self.buf[4:4 + length])
+                self.buf = self.buf[4 + length:]
+                if len(out) == n:
+                    return out
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure(f"{len(out)} of {n} frames within {timeout}s: {out}")
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise TestFailure(f"the netdev closed the connection after {len(out)} frames")
+            self.buf += data
+        return out
+
+    def quiet(self, seconds):
+        """No frame arrives within @seconds (after the last round)."""
+        self.sock.settimeout(seconds)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return
+        raise TestFailure(f"an extra frame arrived: {data!r}")
+
+
+def rarp(mac):
+    """net/announce.h's frame for @mac (a colon-separated string)."""
+    m = bytes.fromhex(mac.replace(":", ""))
+    return (b"\xff" * 6 + m + bytes.fromhex("8035 0001 0800 06 04 0003") + m + bytes(4) + m +
+            bytes(4) + bytes(18))
+
+
+def test_net_announce_self(env):
+    """announce-self (QMP, its own timing) and announce_self (HMP, the
+    announce-* parameters) send that many RARP rounds from the NIC's MAC."""
+    env.require_kvm()
+    mac = "52:54:00:aa:bb:07"
+    t, q = tm.start(env, "vm", 8, extra=stream(env, "vm.net") +
+                    ["-device", f"virtio-net,netdev=n0,mac={mac}"])
+    reader = FrameReader(env.path("vm.net"))
+    start = time.monotonic()
+    q.command("announce-self", initial=20, max=100, rounds=3, step=40)
+    got = reader.frames(3, 10)
+    check(all(f == rarp(mac) for f in got), f"frames: {got}")
+    check(time.monotonic() - start >= (20 + 60 + 100) / 1000 - 0.01, "the rounds were spaced")
+    reader.quiet(1.0)
+    err = q.cmd("announce-self", initial=20, max=100, rounds=3, step=0)
+    check("announce-step" in err.get("error", {}).get("desc", ""), f"step 0: {err}")
+    q.command("migrate-set-parameters", **{"announce-rounds": 2, "announce-initial": 10})
+    out = q.command("human-monitor-command", **{"command-line": "announce_self"})
+    check_equal(out, "", "HMP announce_self output")
+    check(all(f == rarp(mac) for f in reader.frames(2, 10)), "HMP rounds")
+
+
+def test_net_announce_after_migration(env):
+    """The destination announces the NIC with the default rounds (5) once
+    the migration completes, on its own netdev."""
+    env.require_kvm()
+    mac = "52:54:00:aa:bb:08"
+    nic = ["-device", f"virtio-net,netdev=n0,mac={mac}"]
+    src, sq = tm.start(env, "src", 8, extra=stream(env, "src.net") + nic)
+    path = env.path("mig.sock")
+    dst, dq = tm.start(env, "dst", 8, incoming=f"unix:{path}", extra=stream(env, "dst.net") + nic)
+    reader = FrameReader(env.path("dst.net"))
+    src.wait_serial("B", count=1, timeout=120)
+    sq.command("migrate", uri=f"unix:{path}")
+    tm.wait_status(sq, "completed")
+    got = reader.frames(5, 30)
+    check(all(f == rarp(mac) for f in got), f"frames: {got}")

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/announce.h"
 #include "net/net.h"
 
 #define DEADLINE_US (10 * G_USEC_PER_SEC)
@@ -821,9 +822,62 @@ static void test_tap_errors(void)
     g_test_trap_assert_stdout("*needs root or CAP_NET_ADMIN*");
 }
 
+/* ---- net/announce.c ---- */
+
+static void test_announce_frame(void)
+{
+    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+    static const uint8_t want[ANNOUNCE_FRAME_LEN] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, /* dst, src */
+        0x80, 0x35, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x03,             /* RARP */
+        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0, 0, 0,                         /* sender */
+        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0, 0, 0,                         /* target */
+    };
+    uint8_t frame[ANNOUNCE_FRAME_LEN];
+
+    memset(frame, 0xaa, sizeof(frame));
+    announce_rarp_frame(mac, frame);
+    g_assert_cmpmem(frame, sizeof(frame), want, sizeof(want));
+}
+
+static void announce_count(void *opaque)
+{
+    (*(int *)opaque)++;
+}
+
+/* QEMU's defaults give 50, 150, 250, 350, 450 ms; the timer fires the
+ * rounds asked for, then stops; a restart starts over. */
+static void test_announce_timer(void)
+{
+    const struct announce_params def = { 50, 550, 5, 100 }, quick = { 1, 4, 4, 2 };
+    const int64_t want[] = { 50, 150, 250, 350, 450, 550, 550 };
+    struct announce_timer t = { 0 };
+    GMainContext *ctx = g_main_context_new();
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    int fired = 0;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++)
+        g_assert_cmpint(announce_delay_ms(&def, i), ==, want[i]);
+    announce_timer_start(&t, ctx, &quick, announce_count, &fired);
+    while (t.src) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_main_context_iteration(ctx, TRUE);
+    }
+    g_assert_cmpint(fired, ==, 4);
+    announce_timer_start(&t, ctx, &quick, announce_count, &fired);
+    announce_timer_stop(&t);
+    g_assert_null(t.src);
+    while (g_main_context_iteration(ctx, FALSE))
+        ;
+    g_assert_cmpint(fired, ==, 4);
+    g_main_context_unref(ctx);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/net/announce/frame", test_announce_frame);
+    g_test_add_func("/net/announce/timer", test_announce_timer);
     g_test_add_func("/net/stream/unix", test_stream_unix);
     g_test_add_func("/net/stream/tcp", test_stream_tcp);
     g_test_add_func("/net/stream/wire-format", test_stream_wire_format);
