@@ -104,23 +104,15 @@ static bool netdevs_take_type(GHashTable *kv, const char *type, struct net_optio
     return net_options_take(kv, o, errp);
 }
 
-bool netdevs_parse(struct netdevs *n, const char *arg, GError **errp)
+/* A netdev of @type named @id from the rest of @kv (taken). */
+static struct netdev_def *netdevs_add(struct netdevs *n, GHashTable *kv, const char *type,
+                                      char *id, const char *spec, GError **errp)
 {
-    g_autoptr(GHashTable) kv = keyval_parse(arg, "type", errp);
-    g_autofree char *type = NULL, *what = NULL;
-    struct netdev_def *def;
+    g_autofree char *what = g_strdup_printf("netdev '%s'", type);
+    struct netdev_def *def = g_new0(struct netdev_def, 1);
 
-    if (!kv)
-        return false;
-    type = keyval_take_str(kv, "type");
-    if (!type) {
-        error_setg(errp, "missing netdev type (tap, stream or socket)");
-        return false;
-    }
-    def = g_new0(struct netdev_def, 1);
     net_options_init(&def->opts);
-    def->opts.id = keyval_take_str(kv, "id");
-    what = g_strdup_printf("netdev '%s'", type);
+    def->opts.id = id;
     if (!def->opts.id) {
         error_setg(errp, "id= is required (the name -device ...,netdev=ID refers to)");
         goto fail;
@@ -133,12 +125,77 @@ bool netdevs_parse(struct netdevs *n, const char *arg, GError **errp)
     }
     if (!netdevs_take_type(kv, type, &def->opts, errp) || !keyval_check_empty(kv, what, errp))
         goto fail;
-    def->spec = g_strdup_printf("-netdev %s", arg);
+    def->spec = g_strdup(spec);
     g_ptr_array_add(n->defs, def);
-    return true;
+    return def;
 fail:
     netdev_def_free(def);
-    return false;
+    return NULL;
+}
+
+bool netdevs_parse(struct netdevs *n, const char *arg, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "type", errp);
+    g_autofree char *type = NULL, *spec = NULL;
+
+    if (!kv)
+        return false;
+    type = keyval_take_str(kv, "type");
+    if (!type) {
+        error_setg(errp, "missing netdev type (tap, stream or socket)");
+        return false;
+    }
+    spec = g_strdup_printf("-netdev %s", arg);
+    return netdevs_add(n, kv, type, keyval_take_str(kv, "id"), spec, errp) != NULL;
+}
+
+static struct nic_config *netdevs_add_nic(struct netdevs *n, const char *mac, char *netdev,
+                                          GError **errp)
+{
+    struct nic_config *nic = g_new0(struct nic_config, 1);
+
+    nic->netdev_ref = netdev;
+    if (mac && !netdevs_parse_mac(mac, nic->mac, errp)) {
+        nic_config_free(nic);
+        return NULL;
+    }
+    nic->mac_given = mac != NULL;
+    g_ptr_array_add(n->nics, nic);
+    return nic;
+}
+
+bool netdevs_parse_nic_shorthand(struct netdevs *n, const char *arg, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "type", errp);
+    g_autofree char *type = NULL, *model = NULL, *mac = NULL, *spec = NULL;
+    char *id;
+
+    if (!kv)
+        return false;
+    type = keyval_take_str(kv, "type");
+    if (!type) {
+        error_setg(errp, "missing netdev type (tap, stream, socket or none)");
+        return false;
+    }
+    if (!strcmp(type, "none"))
+        return keyval_check_empty(kv, "nic 'none'", errp); /* no NIC: Tern has no default */
+    model = keyval_take_str(kv, "model");
+    if (model && strcmp(model, "virtio") && strcmp(model, "virtio-net") &&
+        strcmp(model, "virtio-net-pci") && strcmp(model, "virtio-net-device")) {
+        error_setg(errp, "model=%s is not supported (Tern's NIC is virtio-net)", model);
+        return false;
+    }
+    mac = keyval_take_str(kv, "mac");
+    /* The hidden netdev is named after the NIC (QEMU: __org.qemu.nicN). */
+    id = keyval_take_str(kv, "id");
+    if (!id)
+        id = g_strdup_printf("tern.nic%u", n->nics->len);
+    spec = g_strdup_printf("-nic %s", arg);
+    if (!netdevs_add(n, kv, type, g_strdup(id), spec, errp)) {
+        g_free(id);
+        return false;
+    }
+    return netdevs_add_nic(n, mac, id, errp) != NULL;
 }
 
 bool netdevs_parse_mac(const char *s, uint8_t mac[NETDEVS_MAC_LEN], GError **errp)
@@ -166,7 +223,6 @@ bool netdevs_parse_nic(struct netdevs *n, GHashTable *kv, GError **errp)
 {
     g_autofree char *netdev = keyval_take_str(kv, "netdev");
     g_autofree char *mac = keyval_take_str(kv, "mac");
-    struct nic_config *nic;
 
     g_free(keyval_take_str(kv, "id")); /* QEMU's device id: accepted, unused */
     if (!keyval_check_empty(kv, "device 'virtio-net'", errp))
@@ -175,15 +231,7 @@ bool netdevs_parse_nic(struct netdevs *n, GHashTable *kv, GError **errp)
         error_setg(errp, "virtio-net: netdev property not set (netdev=ID of a -netdev)");
         return false;
     }
-    nic = g_new0(struct nic_config, 1);
-    if (mac && !netdevs_parse_mac(mac, nic->mac, errp)) {
-        nic_config_free(nic);
-        return false;
-    }
-    nic->mac_given = mac != NULL;
-    nic->netdev_ref = g_steal_pointer(&netdev);
-    g_ptr_array_add(n->nics, nic);
-    return true;
+    return netdevs_add_nic(n, mac, g_steal_pointer(&netdev), errp) != NULL;
 }
 
 static bool netdevs_mac_taken(struct netdevs *n, const uint8_t mac[NETDEVS_MAC_LEN],

@@ -59,6 +59,9 @@ void netdevs_clear(struct netdevs *n);
 
 bool netdevs_parse(struct netdevs *n, const char *arg, GError **errp);
 struct netdev_def *netdevs_find(struct netdevs *n, const char *id);
+/* -nic TYPE[,model=virtio][,mac=][,id=][,the netdev's keys]: a netdev and
+ * its virtio-net NIC in one (QEMU's shorthand); -nic none adds nothing. */
+bool netdevs_parse_nic_shorthand(struct netdevs *n, const char *arg, GError **errp);
 /* -device virtio-net...: @kv holds the keys after "driver". */
 bool netdevs_parse_nic(struct netdevs *n, GHashTable *kv, GError **errp);
 /* After the whole command line: resolve netdev= references (each netdev

@@ -188,6 +188,11 @@ static bool opt_netdev(struct options *o, const char *arg, GError **errp)
     return netdevs_parse(&o->netdevs, arg, errp);
 }
 
+static bool opt_nic(struct options *o, const char *arg, GError **errp)
+{
+    return netdevs_parse_nic_shorthand(&o->netdevs, arg, errp);
+}
+
 static bool opt_display(struct options *o, const char *arg, GError **errp)
 {
     (void)o;
@@ -602,6 +607,8 @@ static const struct option_def option_defs[] = {
       "network backend: tap,id=ID[,ifname=NAME][,vnet_hdr=on|off][,fd=N], "
       "stream,id=ID[,server=on],addr.type=unix|inet,... or socket,id=ID,listen=|connect=; "
       "-netdev help lists the types" },
+    { "nic", "TYPE[,model=virtio][,mac=M][,...]", opt_nic,
+      "a -netdev TYPE and its virtio-net NIC in one (-nic none: no NIC)" },
     { "dump-vmstate", "FILE", opt_dump_vmstate,
       "write every device's migration state description (JSON) to FILE and exit" },
     { "version", NULL, opt_flag_version, "print the version and exit" },

@@ -118,11 +118,12 @@ def rarp(mac):
 
 def test_net_announce_self(env):
     """announce-self (QMP, its own timing) and announce_self (HMP, the
-    announce-* parameters) send that many RARP rounds from the NIC's MAC."""
+    announce-* parameters) send that many RARP rounds from the NIC's MAC.
+    The NIC comes from the -nic shorthand."""
     env.require_kvm()
     mac = "52:54:00:aa:bb:07"
-    t, q = tm.start(env, "vm", 8, extra=stream(env, "vm.net") +
-                    ["-device", f"virtio-net,netdev=n0,mac={mac}"])
+    t, q = tm.start(env, "vm", 8, extra=[
+        "-nic", f"stream,server=on,addr.type=unix,addr.path={env.path('vm.net')},mac={mac}"])
     reader = FrameReader(env.path("vm.net"))
     start = time.monotonic()
     q.command("announce-self", initial=20, max=100, rounds=3, step=40)

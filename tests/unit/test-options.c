@@ -466,6 +466,39 @@ static void test_netdev_help(void)
     g_test_trap_assert_stdout("Available netdev backend types:\nsocket\nstream\ntap\n");
 }
 
+/* -nic: a netdev and its NIC in one; none adds nothing. */
+static void test_nic_shorthand(void)
+{
+    static const uint8_t given[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x09 };
+    struct options o;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(parse(&o, &err, "-nic", "none", "-nic",
+                        "stream,server=on,addr.type=unix,addr.path=/tmp/x,mac=52:54:00:00:00:09",
+                        "-nic", "tap,model=virtio-net-pci,id=t", NULL));
+    g_assert_no_error(err);
+    g_assert_cmpuint(o.netdevs.defs->len, ==, 2);
+    g_assert_cmpuint(o.netdevs.nics->len, ==, 2);
+    g_assert_cmpstr(nic(&o, 0)->netdev->opts.id, ==, "tern.nic0");
+    assert_mac(nic(&o, 0), 0, given);
+    g_assert_cmpstr(nic(&o, 1)->netdev->opts.id, ==, "t");
+    options_clear(&o);
+
+    static const char *const bad[][2] = {
+        { "tap,model=e1000", "model=e1000 is not supported" },
+        { "tap,mac=01:00:00:00:00:01", "multicast" },
+        { "stream,addr.type=unix", "addr.path" },
+        { "bogus", "netdev type 'bogus'" },
+        { "none,model=virtio", "model" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_clear_error(&err);
+        g_assert_false(parse(&o, &err, "-nic", bad[i][0], NULL));
+        if (!strstr(err->message, bad[i][1]) || !g_str_has_prefix(err->message, "-nic "))
+            g_error("-nic %s: '%s' lacks '%s'", bad[i][0], err->message, bad[i][1]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -476,6 +509,7 @@ int main(int argc, char **argv)
     g_test_add_func("/options/errors", test_errors);
     g_test_add_func("/options/monitors", test_monitors);
     g_test_add_func("/options/drives", test_drives);
+    g_test_add_func("/options/nic-shorthand", test_nic_shorthand);
     g_test_add_func("/options/netdevs", test_netdevs);
     g_test_add_func("/options/nics", test_nics);
     g_test_add_func("/options/netdev-help", test_netdev_help);
