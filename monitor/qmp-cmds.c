@@ -55,12 +55,8 @@ static bool qmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **
 static bool hmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
                               GError **errp)
 {
-    const struct migration_params *mp = &ctx->vm->migration.params;
-    struct announce_params p = { mp->announce_initial, mp->announce_max, mp->announce_rounds,
-                                 mp->announce_step };
-
     (void)args, (void)ret, (void)errp;
-    vm_announce_self(ctx->vm, &p);
+    vm_announce_self(ctx->vm, NULL);
     return true;
 }
 

@@ -225,13 +225,7 @@ static void vm_incoming_done(void *opaque, bool ok, const GError *err)
     /* The network learns where the NICs are now: RARP frames, and the
      * guests' own announcements, in rounds timed by the announce-*
      * parameters (as QEMU does after an incoming migration). */
-    {
-        const struct migration_params *mp = &vm->migration.params;
-        struct announce_params p = { mp->announce_initial, mp->announce_max,
-                                     mp->announce_rounds, mp->announce_step };
-
-        vm_announce_self(vm, &p);
-    }
+    vm_announce_self(vm, NULL);
 }
 
 static void vm_announce_round(void *opaque)
@@ -243,7 +237,11 @@ static void vm_announce_round(void *opaque)
 
 void vm_announce_self(struct vm *vm, const struct announce_params *p)
 {
-    announce_timer_start(&vm->announce, vm->loop.ctx, p, vm_announce_round, vm);
+    const struct migration_params *mp = &vm->migration.params;
+    struct announce_params params = { mp->announce_initial, mp->announce_max,
+                                      mp->announce_rounds, mp->announce_step };
+
+    announce_timer_start(&vm->announce, vm->loop.ctx, p ? p : &params, vm_announce_round, vm);
 }
 
 static bool vm_incoming_activate(void *opaque, GError **errp)

@@ -14,6 +14,7 @@
 #include "hw/virtio/virtio-net.h"
 #include "migration/qemu-file.h"
 #include "tests/unit/fake-ram.h"
+#include "tests/unit/virtio-driver.h"
 #include "util/le.h"
 
 #define DEADLINE_US (10 * G_USEC_PER_SEC)
@@ -213,13 +214,7 @@ static uint64_t cfg(struct fixture *fx, unsigned off, unsigned size)
 
 static void drv_start(struct fixture *fx, uint64_t features)
 {
-    wr(fx, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-    wr(fx, VIRTIO_MMIO_STATUS,
-       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    virtio_driver_negotiate(&fx->n.mmio, features);
     g_assert_cmpuint(rd(fx, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, !=, 0);
     for (unsigned q = 0; q < 3; q++) {
         memset(fx->ram + Q_GPA(q), 0, 0x3000);

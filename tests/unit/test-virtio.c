@@ -10,6 +10,7 @@
 #include "hw/virtio/virtio-mmio.h"
 #include "migration/qemu-file.h"
 #include "tests/unit/fake-ram.h"
+#include "tests/unit/virtio-driver.h"
 #include "util/le.h"
 
 #define RAM_SIZE 0x100000ULL
@@ -117,13 +118,7 @@ static void clear_dirty(struct fixture *fx) { fake_ram_clear_dirty(&fx->r); }
 
 static void drv_negotiate(struct fixture *fx, uint64_t features)
 {
-    wr(fx, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(fx, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-    wr(fx, VIRTIO_MMIO_STATUS,
-       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    virtio_driver_negotiate(&fx->t, features);
 }
 
 static void drv_setup_queue(struct fixture *fx, gpa_t desc, gpa_t avail, gpa_t used)

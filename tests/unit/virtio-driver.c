@@ -1,0 +1,17 @@
+#include "tests/unit/virtio-driver.h"
+
+static void virtio_driver_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+    virtio_mmio_write(t, off, v, 4);
+}
+
+void virtio_driver_negotiate(struct virtio_mmio *t, uint64_t features)
+{
+    virtio_driver_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    virtio_driver_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    virtio_driver_write(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+    virtio_driver_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    virtio_driver_write(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+    virtio_driver_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                                   VIRTIO_STATUS_FEATURES_OK);
+}

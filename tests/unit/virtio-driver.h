@@ -1,0 +1,16 @@
+/*
+ * The driver side of the virtio device tests: what a guest driver writes
+ * to a virtio-mmio transport's registers to negotiate (spec 3.1.1).
+ */
+#ifndef TESTS_UNIT_VIRTIO_DRIVER_H
+#define TESTS_UNIT_VIRTIO_DRIVER_H
+
+#include <stdint.h>
+
+#include "hw/virtio/virtio-mmio.h"
+
+/* ACKNOWLEDGE, DRIVER, both halves of @features, FEATURES_OK.  The caller
+ * reads the status back to see whether the device kept FEATURES_OK. */
+void virtio_driver_negotiate(struct virtio_mmio *t, uint64_t features);
+
+#endif
