@@ -16,27 +16,16 @@ the loopback, and the test says so (the migrations still run).
 """
 import json
 import os
-import re
-import shutil
-import signal
-import subprocess
 
 import test_migration as tm
-from ternlib import TestFailure, check, check_equal
+from netlab import add_netns, ip, netns_unavailable, remove_stale_netns
+from ternlib import check, check_equal
 
 ROUND_TRIPS = 20
 MB = 16
 # Slow enough that no migration of MB MiB can complete before all four were
 # seen active (>= 4 s each); lifted as soon as they were.
 OVERLAP_BANDWIDTH = 4 << 20
-NETNS_PREFIX = "tern-load-"
-
-
-def ip(*args, check_rc=True):
-    p = subprocess.run(["ip"] + list(args), capture_output=True, text=True, timeout=30)
-    if check_rc and p.returncode != 0:
-        raise TestFailure(f"ip {' '.join(args)}: {p.stderr.strip()}")
-    return p
 
 
 class Host:
@@ -64,34 +53,6 @@ class Host:
         return json.loads(out)[0]["stats64"]["rx"]["bytes"]
 
 
-def netns_unavailable():
-    if os.geteuid() != 0:
-        return "not root"
-    if not shutil.which("ip"):
-        return "ip (iproute2) is not installed"
-    p = ip("netns", "list", check_rc=False)
-    if p.returncode != 0:
-        return f"ip netns does not work: {p.stderr.strip()}"
-    return None
-
-
-def remove_stale_netns():
-    """Namespaces a killed earlier run left behind (its pid is gone), and
-    the tern processes still running in them."""
-    for line in ip("netns", "list").stdout.splitlines():
-        m = re.match(rf"({NETNS_PREFIX}(\d+)-[ab])\b", line)
-        if not m or os.path.exists(f"/proc/{m.group(2)}"):
-            continue
-        for pid in ip("netns", "pids", m.group(1), check_rc=False).stdout.split():
-            try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() == "tern":
-                        os.kill(int(pid), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        ip("netns", "del", m.group(1), check_rc=False)
-
-
 def two_hosts(env):
     """Hosts A and B: two namespaces joined by a veth pair if possible,
     deleted at cleanup whatever happens; else both the loopback."""
@@ -104,16 +65,12 @@ def two_hosts(env):
     pid = os.getpid()
     hosts = []
     for side, addr in (("a", "10.77.0.1"), ("b", "10.77.0.2")):
-        ns = f"{NETNS_PREFIX}{pid}-{side}"
-        ip("netns", "add", ns)
-        env.on_cleanup(lambda ns=ns: ip("netns", "del", ns))
-        hosts.append(Host(addr, ns, f"tl{pid}{side}"))
+        hosts.append(Host(addr, add_netns(env, "load", side), f"tl{pid}{side}"))
     a, b = hosts
     ip("link", "add", a.dev, "netns", a.netns, "type", "veth", "peer", "name", b.dev,
        "netns", b.netns)
     for h in hosts:
         ip("-n", h.netns, "addr", "add", f"{h.addr}/24", "dev", h.dev)
-        ip("-n", h.netns, "link", "set", "lo", "up")
         ip("-n", h.netns, "link", "set", h.dev, "up")
     print(f"     netns: {a.netns} ({a.addr}) <-veth-> {b.netns} ({b.addr})", flush=True)
     return a, b
