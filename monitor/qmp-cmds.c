@@ -29,8 +29,46 @@ static JsonObject *ret_object(JsonNode *ret)
 
 /* ---- announce-self ---- */
 
-/* QEMU's announce-self: one set of rounds for every NIC ("id" names a
- * timer in QEMU, where several may run; Tern has one, restarted). */
+/*
+ * "interfaces" names NICs as QEMU's does, by the NIC's network client
+ * name.  Tern's NIC is named by the id of the -netdev it is attached to
+ * (each netdev serves one NIC; -nic's hidden netdev takes the -nic id=,
+ * or "tern.nicN"), since the -device id= is not kept.  An unknown name is
+ * an error (QEMU skips it silently: a typo would announce nothing).
+ */
+static bool announce_select(struct vm *vm, const char *name, struct announce_params *p,
+                            GError **errp)
+{
+    for (unsigned i = 0; i < vm->machine.nnet; i++) {
+        if (!strcmp(net_backend_id(vm->machine.net[i].nb), name)) {
+            p->nics |= 1ULL << i;
+            return true;
+        }
+    }
+    error_setg(errp, "announce-self: no NIC named '%s' (a NIC is named by the id of its "
+               "-netdev)", name);
+    return false;
+}
+
+static bool announce_select_array(struct vm *vm, JsonArray *a, struct announce_params *p,
+                                  GError **errp)
+{
+    for (guint i = 0; a && i < json_array_get_length(a); i++) {
+        JsonNode *n = json_array_get_element(a, i);
+
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+            error_setg(errp, "Invalid parameter type for 'interfaces[%u]', expected: string", i);
+            return false;
+        }
+        if (!announce_select(vm, json_node_get_string(n), p, errp))
+            return false;
+    }
+    return true;
+}
+
+/* QEMU's announce-self: one set of rounds for the NICs "interfaces"
+ * names, or every NIC ("id" names a timer in QEMU, where several may
+ * run; Tern has one, restarted). */
 static bool qmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
                               GError **errp)
 {
@@ -47,16 +85,33 @@ static bool qmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **
         if (!migration_check_parameter(names[i][1], v[i], errp))
             return false;
     }
-    p = (struct announce_params){ v[0], v[1], v[2], v[3] };
+    p = (struct announce_params){ v[0], v[1], v[2], v[3], 0 };
+    if (json_object_has_member(args, "interfaces") &&
+        !announce_select_array(ctx->vm, json_object_get_array_member(args, "interfaces"), &p,
+                               errp))
+        return false;
     vm_announce_self(ctx->vm, &p);
     return true;
 }
 
+/* announce_self [interfaces] [id]: the announce-* parameters' timing;
+ * interfaces is a comma-separated list of NIC names, as in QEMU. */
 static bool hmp_announce_self(struct mon_ctx *ctx, JsonObject *args, JsonNode **ret,
                               GError **errp)
 {
-    (void)args, (void)ret, (void)errp;
-    vm_announce_self(ctx->vm, NULL);
+    const struct migration_params *mp = &ctx->vm->migration.params;
+    struct announce_params p = { mp->announce_initial, mp->announce_max, mp->announce_rounds,
+                                 mp->announce_step, 0 };
+    g_auto(GStrv) names = NULL;
+
+    (void)ret;
+    if (json_object_has_member(args, "interfaces"))
+        names = g_strsplit(json_object_get_string_member(args, "interfaces"), ",", -1);
+    for (unsigned i = 0; names && names[i]; i++) {
+        if (*names[i] && !announce_select(ctx->vm, names[i], &p, errp))
+            return false;
+    }
+    vm_announce_self(ctx->vm, &p);
     return true;
 }
 
@@ -486,6 +541,12 @@ static const struct mon_arg args_announce_self[] = {
     { "max", MON_ARG_INT },
     { "rounds", MON_ARG_INT },
     { "step", MON_ARG_INT },
+    { "interfaces", MON_ARG_ARRAY, .optional = true },
+    { "id", MON_ARG_STR, .optional = true },
+    { NULL },
+};
+static const struct mon_arg args_hmp_announce_self[] = {
+    { "interfaces", MON_ARG_STR, .optional = true },
     { "id", MON_ARG_STR, .optional = true },
     { NULL },
 };
@@ -551,8 +612,10 @@ const struct mon_cmd qmp_commands[] = {
       "save to disk physical memory dump starting at 'addr' of size 'size'" },
     { "announce-self", NULL, args_announce_self, qmp_announce_self, NULL, NULL,
       "announce the NICs on the network (RARP rounds and the guests' own announcements)" },
-    { NULL, "announce_self", NULL, hmp_announce_self, NULL, NULL,
-      "announce the NICs on the network, timed by the announce-* migration parameters" },
+    { NULL, "announce_self", args_hmp_announce_self, hmp_announce_self, NULL,
+      "[interfaces] [id]",
+      "announce the NICs on the network (interfaces: comma-separated NIC names, default all), "
+      "timed by the announce-* migration parameters" },
     { "query-block", "info block", NULL, qmp_query_block, hmp_info_block, NULL,
       "show the block devices" },
     { "x-block-inject-error", "x_block_inject_error", args_x_block_inject_error,

@@ -15,6 +15,11 @@ void announce_rarp_frame(const uint8_t mac[6], uint8_t frame[ANNOUNCE_FRAME_LEN]
     memcpy(frame + 32, mac, 6); /* target */
 }
 
+bool announce_selects(const struct announce_params *p, unsigned nic)
+{
+    return !p->nics || (nic < 64 && (p->nics >> nic) & 1);
+}
+
 int64_t announce_delay_ms(const struct announce_params *p, int64_t round)
 {
     int64_t d = p->initial + round * p->step;

@@ -3,9 +3,10 @@
  * announce-self) every NIC tells the network where it now is, as QEMU
  * does, so that switches and bridges move its MAC to the new port.
  *
- * Each round, for every NIC: one RARP frame from the NIC's MAC into its
- * backend, and a request to the guest driver to announce itself
- * (virtio-net GUEST_ANNOUNCE, when negotiated).  The frame (60 bytes,
+ * Each round, for every NIC (or those announce-self's "interfaces"
+ * names): one RARP frame from the NIC's current MAC into its backend,
+ * and a request to the guest driver to announce itself (virtio-net
+ * GUEST_ANNOUNCE, when negotiated).  The frame (60 bytes,
  * Ethernet minimum without FCS):
  *
  *   0   6  ff ff ff ff ff ff      destination: broadcast
@@ -31,12 +32,16 @@
 #define NET_ANNOUNCE_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ANNOUNCE_FRAME_LEN 60
 
 struct announce_params {
     int64_t initial, max, rounds, step; /* ms, ms, count, ms */
+    /* QEMU's "interfaces": bit i selects the machine's NIC i; 0 (absent
+     * or an empty list): every NIC. */
+    uint64_t nics;
 };
 
 struct announce_timer {
@@ -50,6 +55,8 @@ struct announce_timer {
 
 /* The RARP frame announcing @mac. */
 void announce_rarp_frame(const uint8_t mac[6], uint8_t frame[ANNOUNCE_FRAME_LEN]);
+/* Does a round with @p announce the machine's NIC @nic? */
+bool announce_selects(const struct announce_params *p, unsigned nic);
 /* Milliseconds before round @round + 1, after round @round (0: from start). */
 int64_t announce_delay_ms(const struct announce_params *p, int64_t round);
 

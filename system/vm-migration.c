@@ -228,11 +228,17 @@ static void vm_incoming_done(void *opaque, bool ok, const GError *err)
     vm_announce_self(vm, NULL);
 }
 
+/* One round for the NICs the running announcement selected. */
 static void vm_announce_round(void *opaque)
 {
     struct vm *vm = opaque;
 
-    machine_announce_nics(&vm->machine);
+    for (unsigned i = 0; i < vm->machine.nnet; i++) {
+        if (announce_selects(&vm->announce.p, i)) {
+            virtio_net_send_rarp(&vm->machine.net[i]);
+            virtio_net_announce(&vm->machine.net[i]);
+        }
+    }
 }
 
 void vm_announce_self(struct vm *vm, const struct announce_params *p)

@@ -162,9 +162,9 @@ void vm_migration_destroy(struct vm *vm);
 /* The -netdev backend with this id, or NULL. */
 struct net_backend *vm_find_netdev(struct vm *vm, const char *id);
 
-/* Start (or restart) the self-announce rounds of every NIC with @p, or
- * with the announce-* migration parameters when @p is NULL (after an
- * incoming migration, and the monitor's announce-self).  Lock held, main
+/* Start (or restart) the self-announce rounds of the NICs @p selects
+ * (announce_params.nics), or of every NIC with the announce-* migration
+ * parameters when @p is NULL (after an incoming migration).  Lock held, main
  * thread. */
 void vm_announce_self(struct vm *vm, const struct announce_params *p);
 /* Take the write lock of every writable disk image the VM does not hold

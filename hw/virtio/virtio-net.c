@@ -9,6 +9,9 @@
 
 #define HDR_NUM_BUFFERS 10 /* le16 num_buffers in virtio_net_hdr_v1 */
 
+/* MAC_TABLE_SET copies entries back to back into macs[]. */
+G_STATIC_ASSERT(sizeof(struct virtio_net_mac_entry) == VIRTIO_NET_MAC_LEN);
+
 static struct virtio_dev *vnet_vdev(struct virtio_net *n)
 {
     return &n->mmio.vdev;
@@ -210,6 +213,58 @@ static size_t vnet_rx_header(struct virtio_net *n, const struct iovec *iov, int 
     return got;
 }
 
+/* ---- receive filter ---- */
+
+static bool vnet_table_has(const struct virtio_net_rx_filter *f, uint32_t from, uint32_t to,
+                           const uint8_t *dst)
+{
+    for (uint32_t i = from; i < to; i++) {
+        if (!memcmp(f->macs[i].a, dst, VIRTIO_NET_MAC_LEN))
+            return true;
+    }
+    return false;
+}
+
+/* QEMU's receive_filter() without VLANs: may a frame to @dst go to the
+ * guest? */
+static bool vnet_filter_accepts(const struct virtio_net *n, const uint8_t *dst)
+{
+    static const uint8_t bcast[VIRTIO_NET_MAC_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    const struct virtio_net_rx_filter *f = &n->rx;
+
+    if (dst[0] & 1) {
+        if (!memcmp(dst, bcast, sizeof(bcast)))
+            return !f->nobcast;
+        if (f->nomulti)
+            return false;
+        return f->allmulti || f->multi_overflow ||
+               vnet_table_has(f, f->first_multi, f->in_use, dst);
+    }
+    if (f->nouni)
+        return false;
+    return f->alluni || f->uni_overflow || !memcmp(dst, n->mac, VIRTIO_NET_MAC_LEN) ||
+           vnet_table_has(f, 0, f->first_multi, dst);
+}
+
+/* The frame in @iov (after the backend's header) passes the filter.  A
+ * frame too short for a destination passes only in promiscuous mode. */
+static bool vnet_rx_wanted(const struct virtio_net *n, const struct iovec *iov, int iovcnt)
+{
+    size_t skip = n->backend_hdr ? VIRTIO_NET_HDR_LEN : 0, got = 0;
+    uint8_t dst[VIRTIO_NET_MAC_LEN];
+
+    if (n->rx.promisc)
+        return true;
+    for (int i = 0; i < iovcnt && got < sizeof(dst); i++) {
+        size_t s = MIN(skip, iov[i].iov_len), l = MIN(iov[i].iov_len - s, sizeof(dst) - got);
+
+        memcpy(dst + got, (const uint8_t *)iov[i].iov_base + s, l);
+        skip -= s;
+        got += l;
+    }
+    return got == sizeof(dst) && vnet_filter_accepts(n, dst);
+}
+
 /* net_peer_ops.receive: main loop, lock held.  One whole frame. */
 static bool vnet_receive(void *opaque, const struct iovec *iov, int iovcnt)
 {
@@ -226,6 +281,10 @@ static bool vnet_receive(void *opaque, const struct iovec *iov, int iovcnt)
 
     if (!vnet_active(n))
         return false;
+    if (!vnet_rx_wanted(n, iov, iovcnt)) {
+        n->stats.rx_filtered++;
+        return true; /* dropped */
+    }
     elems = g_new0(struct virtqueue_elem *, vq->s->num);
     count = vnet_rx_pop(n, elems, VIRTIO_NET_HDR_LEN + frame);
     if (count <= 0)
@@ -251,10 +310,114 @@ static bool vnet_receive(void *opaque, const struct iovec *iov, int iovcnt)
 
 /* ---- control queue ---- */
 
-static uint8_t vnet_ctrl_command(struct virtio_net *n, uint8_t class, uint8_t cmd)
+/* A command's data: the out buffers after class and command. */
+struct vnet_ctrl_data {
+    const struct virtqueue_elem *e;
+    size_t len;
+};
+
+static bool vnet_ctrl_read(const struct vnet_ctrl_data *d, size_t off, void *buf, size_t len)
 {
-    if (class == VIRTIO_NET_CTRL_ANNOUNCE && cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK &&
-        virtio_has_feature(vnet_vdev(n), VIRTIO_NET_F_GUEST_ANNOUNCE)) {
+    return off + len <= d->len && virtqueue_elem_from_out(d->e, 2 + off, buf, len) == len;
+}
+
+static uint8_t vnet_ctrl_rx(struct virtio_net *n, uint8_t cmd, const struct vnet_ctrl_data *d)
+{
+    struct virtio_net_rx_filter *f = &n->rx;
+    bool *const modes[] = {
+        [VIRTIO_NET_CTRL_RX_PROMISC] = &f->promisc, [VIRTIO_NET_CTRL_RX_ALLMULTI] = &f->allmulti,
+        [VIRTIO_NET_CTRL_RX_ALLUNI] = &f->alluni,   [VIRTIO_NET_CTRL_RX_NOMULTI] = &f->nomulti,
+        [VIRTIO_NET_CTRL_RX_NOUNI] = &f->nouni,     [VIRTIO_NET_CTRL_RX_NOBCAST] = &f->nobcast,
+    };
+    uint8_t on;
+
+    if (cmd >= G_N_ELEMENTS(modes) || d->len != 1 || !vnet_ctrl_read(d, 0, &on, 1))
+        return VIRTIO_NET_ERR;
+    if (cmd > VIRTIO_NET_CTRL_RX_ALLMULTI &&
+        !virtio_has_feature(vnet_vdev(n), VIRTIO_NET_F_CTRL_RX_EXTRA))
+        return VIRTIO_NET_ERR;
+    *modes[cmd] = on != 0;
+    return VIRTIO_NET_OK;
+}
+
+/* One table of MAC_TABLE_SET at @*off: le32 entries, entries * 6 bytes.
+ * It joins @t unless it would overflow it (then *overflow); false when
+ * the buffer is too short for what it announces. */
+static bool vnet_mac_table_read(const struct vnet_ctrl_data *d, size_t *off,
+                                struct virtio_net_rx_filter *t, bool *overflow)
+{
+    uint8_t le[4];
+    uint64_t entries, bytes;
+
+    if (!vnet_ctrl_read(d, *off, le, sizeof(le)))
+        return false;
+    entries = le32_get(le);
+    bytes = entries * VIRTIO_NET_MAC_LEN; /* 64-bit: no wrap */
+    *off += sizeof(le);
+    if (bytes > d->len - *off)
+        return false;
+    if (entries <= VIRTIO_NET_MAC_TABLE_ENTRIES - t->in_use) {
+        if (!vnet_ctrl_read(d, *off, (uint8_t *)t->macs + t->in_use * VIRTIO_NET_MAC_LEN,
+                            (size_t)bytes))
+            return false;
+        t->in_use += (uint32_t)entries;
+    } else {
+        *overflow = true;
+    }
+    *off += (size_t)bytes;
+    return true;
+}
+
+/* MAC_TABLE_SET: the unicast table, then the multicast one, filling the
+ * whole buffer (QEMU's checks); nothing changes unless both are fine. */
+static uint8_t vnet_ctrl_mac_table(struct virtio_net *n, const struct vnet_ctrl_data *d)
+{
+    g_autofree struct virtio_net_rx_filter *t = g_new0(struct virtio_net_rx_filter, 1);
+    size_t off = 0;
+
+    if (!vnet_mac_table_read(d, &off, t, &t->uni_overflow))
+        return VIRTIO_NET_ERR;
+    t->first_multi = t->in_use;
+    if (!vnet_mac_table_read(d, &off, t, &t->multi_overflow) || off != d->len)
+        return VIRTIO_NET_ERR;
+    n->rx.uni_overflow = t->uni_overflow;
+    n->rx.multi_overflow = t->multi_overflow;
+    n->rx.in_use = t->in_use;
+    n->rx.first_multi = t->first_multi;
+    memcpy(n->rx.macs, t->macs, sizeof(t->macs));
+    return VIRTIO_NET_OK;
+}
+
+static uint8_t vnet_ctrl_mac(struct virtio_net *n, uint8_t cmd, const struct vnet_ctrl_data *d)
+{
+    uint8_t mac[VIRTIO_NET_MAC_LEN];
+
+    if (cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET)
+        return vnet_ctrl_mac_table(n, d);
+    if (cmd != VIRTIO_NET_CTRL_MAC_ADDR_SET ||
+        !virtio_has_feature(vnet_vdev(n), VIRTIO_NET_F_CTRL_MAC_ADDR) ||
+        d->len != sizeof(mac) || !vnet_ctrl_read(d, 0, mac, sizeof(mac)))
+        return VIRTIO_NET_ERR;
+    memcpy(n->mac, mac, sizeof(mac));
+    return VIRTIO_NET_OK;
+}
+
+static uint8_t vnet_ctrl_command(struct virtio_net *n, uint8_t class, uint8_t cmd,
+                                 const struct vnet_ctrl_data *d)
+{
+    struct virtio_dev *vdev = vnet_vdev(n);
+
+    switch (class) {
+    case VIRTIO_NET_CTRL_RX:
+        return virtio_has_feature(vdev, VIRTIO_NET_F_CTRL_RX) ? vnet_ctrl_rx(n, cmd, d)
+                                                              : VIRTIO_NET_ERR;
+    case VIRTIO_NET_CTRL_MAC:
+        return virtio_has_feature(vdev, VIRTIO_NET_F_CTRL_RX) ? vnet_ctrl_mac(n, cmd, d)
+                                                              : VIRTIO_NET_ERR;
+    case VIRTIO_NET_CTRL_ANNOUNCE:
+        if (cmd != VIRTIO_NET_CTRL_ANNOUNCE_ACK ||
+            !virtio_has_feature(vdev, VIRTIO_NET_F_GUEST_ANNOUNCE))
+            return VIRTIO_NET_ERR;
         n->status &= ~VIRTIO_NET_S_ANNOUNCE;
         return VIRTIO_NET_OK;
     }
@@ -264,6 +427,7 @@ static uint8_t vnet_ctrl_command(struct virtio_net *n, uint8_t class, uint8_t cm
 static void vnet_ctrl(struct virtio_net *n, struct virtqueue *vq)
 {
     struct virtqueue_elem *e;
+    struct vnet_ctrl_data data;
     uint8_t cmd[2], ack;
 
     while ((e = virtqueue_pop(vq))) {
@@ -273,7 +437,8 @@ static void vnet_ctrl(struct virtio_net *n, struct virtqueue *vq)
                                                  "class, command or ack");
             return;
         }
-        ack = vnet_ctrl_command(n, cmd[0], cmd[1]);
+        data = (struct vnet_ctrl_data){ e, vnet_iov_size(e->iov, e->out_num) - 2 };
+        ack = vnet_ctrl_command(n, cmd[0], cmd[1], &data);
         virtqueue_elem_to_in(e, 0, &ack, 1);
         virtqueue_push(vq, e, 1);
         g_free(e);
@@ -317,15 +482,25 @@ static uint64_t vnet_config_read(void *opaque, uint32_t offset, unsigned size)
     return v;
 }
 
+/* QEMU's reset state: promiscuous, empty table, the configured MAC. */
+static void vnet_filter_reset(struct virtio_net *n)
+{
+    memset(&n->rx, 0, sizeof(n->rx));
+    n->rx.promisc = true;
+    memcpy(n->mac, n->conf_mac, VIRTIO_NET_MAC_LEN);
+}
+
 /* The driver reset the device (queues already reset): nothing is held
  * here (a chain the backend refused went back into a ring that is gone
- * now); an announce request ends with the driver that was asked. */
+ * now); an announce request and the filter end with the driver that set
+ * them. */
 static void vnet_reset(void *opaque)
 {
     struct virtio_net *n = opaque;
 
     n->tx_waiting = false;
     n->status &= ~VIRTIO_NET_S_ANNOUNCE;
+    vnet_filter_reset(n);
 }
 
 /* DRIVER_OK: buffers the driver posted before may take frames now. */
@@ -342,7 +517,8 @@ static const struct virtio_device_ops virtio_net_ops = {
     .device_id = VIRTIO_ID_NET,
     .features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
                 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) |
-                (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE),
+                (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ULL << VIRTIO_NET_F_CTRL_RX) |
+                (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR),
     .num_queues = 3,
     .queue_max = VIRTIO_NET_QUEUE_SIZE,
     .config_size = VIRTIO_NET_CONFIG_SIZE,
@@ -385,7 +561,8 @@ bool virtio_net_init(struct virtio_net *n, struct net_backend *nb,
 {
     memset(n, 0, sizeof(*n));
     n->nb = nb;
-    memcpy(n->mac, mac, VIRTIO_NET_MAC_LEN);
+    memcpy(n->conf_mac, mac, VIRTIO_NET_MAC_LEN);
+    vnet_filter_reset(n);
     if (net_backend_has_vnet_hdr(nb)) {
         if (!net_backend_set_vnet_hdr_len(nb, VIRTIO_NET_HDR_LEN, errp))
             return false;
@@ -457,20 +634,63 @@ bool virtio_net_announce(struct virtio_net *n)
     return true;
 }
 
-/* The link is the destination's; the announce request is the guest's. */
+/* The link is the destination's; the announce request and the filter are
+ * the guest's.  A version 1 stream predates the filter: its guest got
+ * every frame with the configured MAC, which is the reset state. */
 static bool vnet_post_load(void *opaque, int version_id, GError **errp)
 {
     struct virtio_net *n = opaque;
 
-    (void)version_id;
     if (n->status & ~(VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE)) {
         error_setg(errp, "status 0x%x has unknown bits", n->status);
+        return false;
+    }
+    if (version_id < 2)
+        vnet_filter_reset(n);
+    /* Hostile input: the loader bounded in_use by the table already. */
+    if (n->rx.in_use > VIRTIO_NET_MAC_TABLE_ENTRIES || n->rx.first_multi > n->rx.in_use) {
+        error_setg(errp, "MAC table: %u entries, multicast from %u (at most %u)", n->rx.in_use,
+                   n->rx.first_multi, VIRTIO_NET_MAC_TABLE_ENTRIES);
         return false;
     }
     n->tx_waiting = false;
     vnet_set_link(n, net_backend_link_up(n->nb));
     return true;
 }
+
+static const struct vmstate_field vnet_mac_entry_fields[] = {
+    VMSTATE_BUFFER(struct virtio_net_mac_entry, a),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description vnet_mac_entry_vmstate = {
+    .name = "virtio-net-mac",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = vnet_mac_entry_fields,
+};
+
+static const struct vmstate_field vnet_rx_filter_fields[] = {
+    VMSTATE_FIELD(struct virtio_net_rx_filter, promisc),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, allmulti),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, alluni),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, nomulti),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, nouni),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, nobcast),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, uni_overflow),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, multi_overflow),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, in_use),
+    VMSTATE_FIELD(struct virtio_net_rx_filter, first_multi),
+    VMSTATE_STRUCT_VARRAY(struct virtio_net_rx_filter, macs, in_use, vnet_mac_entry_vmstate),
+    VMSTATE_END_OF_LIST(),
+};
+
+static const struct vmstate_description vnet_rx_filter_vmstate = {
+    .name = "virtio-net-rx-filter",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = vnet_rx_filter_fields,
+};
 
 static const struct vmstate_field virtio_net_fields[] = {
     {.name = "transport",
@@ -479,20 +699,35 @@ static const struct vmstate_field virtio_net_fields[] = {
      .size = sizeof(struct virtio_state),
      .num = 1,
      .vmsd = &virtio_mmio_vmstate},
-    /* Configuration, not state: a destination with another MAC refuses. */
+    /* Configuration, not state: a destination with another -device mac=
+     * refuses.  The name stays "mac", as in version 1. */
     {.name = "mac",
      .kind = VMS_U8,
-     .offset = offsetof(struct virtio_net, mac),
+     .offset = offsetof(struct virtio_net, conf_mac),
      .size = 1,
      .num = VIRTIO_NET_MAC_LEN,
      .equal = true},
     VMSTATE_FIELD(struct virtio_net, status),
+    /* Version 2: the guest's state, whatever the destination's config. */
+    {.name = "current_mac",
+     .kind = VMS_U8,
+     .offset = offsetof(struct virtio_net, mac),
+     .size = 1,
+     .num = VIRTIO_NET_MAC_LEN,
+     .version_id = 2},
+    {.name = "rx_filter",
+     .kind = VMS_STRUCT,
+     .offset = offsetof(struct virtio_net, rx),
+     .size = sizeof(struct virtio_net_rx_filter),
+     .num = 1,
+     .vmsd = &vnet_rx_filter_vmstate,
+     .version_id = 2},
     VMSTATE_END_OF_LIST(),
 };
 
 const struct vmstate_description virtio_net_vmstate = {
     .name = "virtio-net",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .fields = virtio_net_fields,
     .post_load = vnet_post_load,

@@ -139,6 +139,42 @@ def test_net_announce_self(env):
     check(all(f == rarp(mac) for f in reader.frames(2, 10)), "HMP rounds")
 
 
+def test_net_announce_interfaces(env):
+    """announce-self "interfaces" (and HMP announce_self's list) picks
+    NICs by netdev id: only those send RARP rounds.  Absence on the other
+    socket is checked once the announced NIC's last round has arrived
+    (both NICs' frames of a round go out in the same main-loop pass), plus
+    a grace period for delivery."""
+    env.require_kvm()
+    macs = ["52:54:00:aa:bb:10", "52:54:00:aa:bb:11"]
+    extra = []
+    for i, mac in enumerate(macs):
+        extra += ["-netdev", f"stream,id=n{i},server=on,addr.type=unix,"
+                  f"addr.path={env.path(f'n{i}.net')}",
+                  "-device", f"virtio-net,netdev=n{i},mac={mac},id=nic{i}"]
+    t, q = tm.start(env, "vm", 8, extra=extra)
+    readers = [FrameReader(env.path(f"n{i}.net")) for i in range(2)]
+    q.command("announce-self", initial=10, max=50, rounds=3, step=10, interfaces=["n1"])
+    check(all(f == rarp(macs[1]) for f in readers[1].frames(3, 10)), "n1 announced")
+    readers[0].quiet(0.5)
+    readers[1].quiet(0.3)
+    err = q.cmd("announce-self", initial=10, max=50, rounds=3, step=10, interfaces=["nic9"])
+    check("no NIC named 'nic9'" in err.get("error", {}).get("desc", ""), f"unknown: {err}")
+    err = q.cmd("announce-self", initial=10, max=50, rounds=3, step=10, interfaces=[1])
+    check("interfaces[0]" in err.get("error", {}).get("desc", ""), f"not a string: {err}")
+    q.command("announce-self", initial=10, max=50, rounds=1, step=10, interfaces=[])
+    for i in range(2):
+        check_equal(readers[i].frames(1, 10), [rarp(macs[i])], f"empty list: n{i}")
+    q.command("migrate-set-parameters", **{"announce-rounds": 2, "announce-initial": 10})
+    out = q.command("human-monitor-command", **{"command-line": "announce_self n0"})
+    check_equal(out, "", "HMP announce_self n0 output")
+    check(all(f == rarp(macs[0]) for f in readers[0].frames(2, 10)), "HMP: n0 announced")
+    readers[1].quiet(0.5)
+    out = q.command("human-monitor-command", **{"command-line": "announce_self n0,bogus"})
+    check("no NIC named 'bogus'" in out, f"HMP unknown name: {out!r}")
+    readers[0].quiet(0.3)
+
+
 def test_net_announce_after_migration(env):
     """The destination announces the NIC with the default rounds (5) once
     the migration completes, on its own netdev."""

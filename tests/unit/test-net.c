@@ -873,11 +873,24 @@ static void test_announce_timer(void)
     g_main_context_unref(ctx);
 }
 
+/* "interfaces": no selection means every NIC; otherwise the bits set. */
+static void test_announce_selects(void)
+{
+    const struct announce_params all = { 50, 550, 5, 100 };
+    const struct announce_params some = { 50, 550, 5, 100, (1ULL << 1) | (1ULL << 3) };
+
+    for (unsigned i = 0; i < 70; i++) {
+        g_assert_true(announce_selects(&all, i));
+        g_assert_cmpint(announce_selects(&some, i), ==, i == 1 || i == 3);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/net/announce/frame", test_announce_frame);
     g_test_add_func("/net/announce/timer", test_announce_timer);
+    g_test_add_func("/net/announce/selects", test_announce_selects);
     g_test_add_func("/net/stream/unix", test_stream_unix);
     g_test_add_func("/net/stream/tcp", test_stream_tcp);
     g_test_add_func("/net/stream/wire-format", test_stream_wire_format);

@@ -29,6 +29,9 @@
 #define F_V1 (1ULL << VIRTIO_F_VERSION_1)
 #define F_MRG (1ULL << VIRTIO_NET_F_MRG_RXBUF)
 #define F_ANN ((1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ULL << VIRTIO_NET_F_CTRL_VQ))
+#define F_RX ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_VQ))
+#define F_RX_ALL                                                                               \
+    (F_RX | (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
 
 static const uint8_t mac_a[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t mac_b[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
@@ -522,18 +525,60 @@ static void test_link(void)
     fx_free(fx);
 }
 
-static uint8_t ctrl_cmd(struct fixture *fx, uint8_t class, uint8_t cmd)
+/* A control command with @len bytes of data, split over two buffers
+ * (the device must not care); the ack. */
+static uint8_t ctrl_cmd_data(struct fixture *fx, uint8_t class, uint8_t cmd, const void *data,
+                             uint32_t len)
 {
-    struct buf b[2] = { { CTRL_GPA, 2, false }, { CTRL_GPA + 0x10, 1, true } };
+    uint32_t a = len / 2;
+    struct buf b[4] = { { CTRL_GPA, 2, false },
+                        { CTRL_GPA + 0x100, a, false },
+                        { CTRL_GPA + 0x100 + a, len - a, false },
+                        { CTRL_GPA + 0x10, 1, true } };
     uint16_t before = used_idx(fx, 2);
 
     fx->ram[CTRL_GPA] = class;
     fx->ram[CTRL_GPA + 1] = cmd;
     fx->ram[CTRL_GPA + 0x10] = 0xaa;
-    drv_add(fx, 2, b, 2);
+    if (len)
+        memcpy(fx->ram + CTRL_GPA + 0x100, data, len);
+    if (!a && !len) {
+        b[1] = b[3];
+        drv_add(fx, 2, b, 2);
+    } else if (!a) {
+        b[1] = b[2], b[2] = b[3];
+        drv_add(fx, 2, b, 3);
+    } else {
+        drv_add(fx, 2, b, 4);
+    }
     drv_notify(fx, 2);
     g_assert_cmpuint(used_idx(fx, 2), ==, (uint16_t)(before + 1));
     return fx->ram[CTRL_GPA + 0x10];
+}
+
+static uint8_t ctrl_cmd(struct fixture *fx, uint8_t class, uint8_t cmd)
+{
+    return ctrl_cmd_data(fx, class, cmd, NULL, 0);
+}
+
+static uint8_t ctrl_rx(struct fixture *fx, uint8_t cmd, uint8_t on)
+{
+    return ctrl_cmd_data(fx, VIRTIO_NET_CTRL_RX, cmd, &on, 1);
+}
+
+/* MAC_TABLE_SET with @nu unicast entries then @nm multicast ones from
+ * @macs (6 bytes each); @extra bytes of junk after them. */
+static uint8_t ctrl_table(struct fixture *fx, const uint8_t *macs, uint32_t nu, uint32_t nm,
+                          uint32_t extra)
+{
+    g_autofree uint8_t *d = g_malloc0(8 + (nu + nm) * 6 + extra);
+
+    le32_put(d, nu);
+    memcpy(d + 4, macs, nu * 6);
+    le32_put(d + 4 + nu * 6, nm);
+    memcpy(d + 8 + nu * 6, macs + nu * 6, nm * 6);
+    return ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, d,
+                         8 + (nu + nm) * 6 + extra);
 }
 
 /* Announce: status bit + config interrupt; the driver's ack clears it. */
@@ -680,13 +725,18 @@ static GByteArray *save(struct fixture *fx)
     return out;
 }
 
-static bool load(struct fixture *fx, const GByteArray *in, GError **errp)
+static bool load_version(struct fixture *fx, const GByteArray *in, int version, GError **errp)
 {
     QEMUFile *f = qemu_file_new_mem_input(in->data, in->len);
-    bool ok = vmstate_load(f, &virtio_net_vmstate, &fx->n, 1, errp);
+    bool ok = vmstate_load(f, &virtio_net_vmstate, &fx->n, version, errp);
 
     qemu_file_close(f, NULL);
     return ok;
+}
+
+static bool load(struct fixture *fx, const GByteArray *in, GError **errp)
+{
+    return load_version(fx, in, virtio_net_vmstate.version_id, errp);
 }
 
 /* Save with a tx chain queued but not seen and an announce pending; the
@@ -735,21 +785,53 @@ static void test_vmstate(void)
     fx_free(src);
 }
 
-/* The section ends with the device's own fields, big-endian: mac[6], be16
- * status; every truncation of it is refused, and so are unknown status
- * bits. */
+static const uint8_t mc_1[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+static const uint8_t uc_t[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x07 };
+
+/* A driver that turned promisc off, allmulti on, set a table of one
+ * unicast and one multicast address and moved the NIC to mac_b. */
+static void set_filter_state(struct fixture *fx)
+{
+    uint8_t macs[12];
+
+    memcpy(macs, uc_t, 6);
+    memcpy(macs + 6, mc_1, 6);
+    drv_start(fx, F_V1 | F_ANN | F_RX_ALL);
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_PROMISC, 0), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_ALLMULTI, 1), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_table(fx, macs, 1, 1, 0), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac_b,
+                                   6),
+                     ==, VIRTIO_NET_OK);
+}
+
+/* The device's own fields, big-endian, after the transport: mac[6]
+ * (configured), be16 status, current_mac[6], eight u8 flags, be32
+ * in_use, be32 first_multi, the table; every truncation is refused. */
+static const uint8_t vmstate_tail[] = {
+    0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x00, 0x03,             /* mac, status */
+    0x52, 0x54, 0x00, 0x12, 0x34, 0x57,                         /* current_mac */
+    0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,             /* promisc..multi_overflow */
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01,             /* in_use, first_multi */
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x07, 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01, /* macs */
+};
+#define TAIL_STATUS 7          /* low byte of status in vmstate_tail */
+#define TAIL_FLAGS 14          /* promisc */
+#define TAIL_IN_USE 22
+#define TAIL_FIRST_MULTI 26
+
 static void test_vmstate_bytes(void)
 {
     struct fixture *fx = fx_new();
-    static const uint8_t tail[8] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x00, 0x03 };
     g_autoptr(GByteArray) bytes = NULL;
     g_autoptr(GError) err = NULL;
 
-    drv_start(fx, F_V1 | F_ANN);
+    set_filter_state(fx);
     g_assert_true(virtio_net_announce(&fx->n));
     bytes = save(fx);
-    g_assert_cmpuint(bytes->len, >, sizeof(tail));
-    g_assert_cmpmem(bytes->data + bytes->len - sizeof(tail), sizeof(tail), tail, sizeof(tail));
+    g_assert_cmpuint(bytes->len, >, sizeof(vmstate_tail));
+    g_assert_cmpmem(bytes->data + bytes->len - sizeof(vmstate_tail), sizeof(vmstate_tail),
+                    vmstate_tail, sizeof(vmstate_tail));
     for (guint len = 0; len < bytes->len; len++) {
         g_autoptr(GByteArray) cut = g_byte_array_new();
         g_autoptr(GError) err = NULL;
@@ -758,9 +840,308 @@ static void test_vmstate_bytes(void)
         g_assert_false(load(fx, cut, &err));
         g_assert_nonnull(err);
     }
-    bytes->data[bytes->len - 1] = 0x83; /* a status bit nobody defined */
+    bytes->data[bytes->len - sizeof(vmstate_tail) + TAIL_STATUS] = 0x83; /* undefined bit */
     g_assert_false(load(fx, bytes, &err));
     g_assert_nonnull(strstr(err->message, "unknown bits"));
+    fx_free(fx);
+}
+
+/* Hostile values in the filter part of the section are refused. */
+static void test_vmstate_hostile(void)
+{
+    static const struct {
+        unsigned off;
+        uint8_t val;
+    } bad[] = {
+        { TAIL_FLAGS, 2 },            /* a bool that is not 0 or 1 */
+        { TAIL_FLAGS + 7, 0xff },     /* multi_overflow */
+        { TAIL_IN_USE + 3, 65 },      /* more entries than the table */
+        { TAIL_IN_USE, 0x80 },        /* and far more */
+        { TAIL_FIRST_MULTI + 3, 3 },  /* multicast part past the entries */
+        { TAIL_FIRST_MULTI, 0xff },
+    };
+    struct fixture *src = fx_new(), *dst = fx_new();
+    g_autoptr(GByteArray) bytes = NULL;
+
+    set_filter_state(src);
+    bytes = save(src);
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GByteArray) b = g_byte_array_new();
+        g_autoptr(GError) err = NULL;
+
+        g_byte_array_append(b, bytes->data, bytes->len);
+        b->data[b->len - sizeof(vmstate_tail) + bad[i].off] = bad[i].val;
+        g_assert_false(load(dst, b, &err));
+        g_assert_nonnull(err);
+    }
+    fx_free(dst);
+    fx_free(src);
+}
+
+/* The filter and the guest's MAC arrive (the config space shows the
+ * MAC); a version 1 stream (no filter) loads as the reset state. */
+static void test_vmstate_filter(void)
+{
+    struct fixture *src = fx_new(), *dst = fx_new();
+    g_autoptr(GByteArray) bytes = NULL;
+    g_autoptr(GByteArray) v1 = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+
+    set_filter_state(src);
+    bytes = save(src);
+    g_assert_true(load(dst, bytes, &err));
+    g_assert_no_error(err);
+    g_assert_cmpmem(&dst->n.rx, sizeof(dst->n.rx), &src->n.rx, sizeof(src->n.rx));
+    g_assert_false(dst->n.rx.promisc);
+    g_assert_cmpuint(dst->n.rx.in_use, ==, 2);
+    for (unsigned i = 0; i < 6; i++)
+        g_assert_cmphex(cfg(dst, i, 1), ==, mac_b[i]);
+    g_assert_cmpmem(dst->n.conf_mac, 6, mac_a, 6);
+
+    g_byte_array_append(v1, bytes->data, bytes->len - sizeof(vmstate_tail) + 8);
+    g_assert_true(load_version(dst, v1, 1, &err));
+    g_assert_no_error(err);
+    g_assert_true(dst->n.rx.promisc);
+    g_assert_cmpuint(dst->n.rx.in_use, ==, 0);
+    g_assert_cmpmem(dst->n.mac, 6, mac_a, 6);
+    fx_free(dst);
+    fx_free(src);
+}
+
+/* ---- receive filter ---- */
+
+/* A frame to @dst whose payload starts with @seq. */
+static GBytes *frame_to(const uint8_t dst[6], uint8_t seq)
+{
+    uint8_t *b = g_malloc0(64);
+
+    memcpy(b, dst, 6);
+    memcpy(b + 6, mac_b, 6);
+    b[12] = 0x08;
+    b[14] = seq;
+    return g_bytes_new_take(b, 64);
+}
+
+/* Send one frame per destination; the seqs that reached the guest, as a
+ * string of 'a' + index ("" when none).  Needs rx buffers posted. */
+static char *deliver(struct fixture *fx, const uint8_t (*dsts)[6], unsigned n)
+{
+    GString *got = g_string_new("");
+    uint16_t used0 = used_idx(fx, 0);
+    uint64_t seen0 = fx->n.stats.rx_frames + fx->n.stats.rx_filtered;
+
+    rx_post(fx, 0, n, 2048);
+    drv_notify(fx, 0);
+    for (unsigned i = 0; i < n; i++) {
+        g_autoptr(GBytes) f = frame_to(dsts[i], (uint8_t)('a' + i));
+
+        wire_send(fx, f);
+    }
+    WAIT_UNTIL(fx, fx->n.stats.rx_frames + fx->n.stats.rx_filtered == seen0 + n);
+    for (uint16_t u = used0; u != used_idx(fx, 0); u++) {
+        uint32_t id, len;
+
+        used_elem(fx, 0, u, &id, &len);
+        g_string_append_c(got, (char)fx->ram[RX_GPA + id * RX_STRIDE + 12 + 14]);
+    }
+    /* Unused buffers stay posted: reset the ring's driver side. */
+    wr(fx, VIRTIO_MMIO_STATUS, 0);
+    return g_string_free(got, false);
+}
+
+
+/* The destinations deliver() sends, in this order: a mac_a, b bcast,
+ * c mc_1 (in the table), d mc_2 (not), e uc_t (in the table), f
+ * uc_other (not), g mac_b. */
+static const uint8_t dsts[7][6] = {
+    { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+    { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, { 0x33, 0x33, 0x00, 0x00, 0x00, 0x02 },
+    { 0x02, 0x00, 0x00, 0x00, 0x00, 0x07 }, { 0x02, 0x00, 0x00, 0x00, 0x00, 0x09 },
+    { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 },
+};
+
+/* Apply @cmds (rx command, on) after a fresh start with the table
+ * { uc_t | mc_1 }; which of dsts get through. */
+static char *filter_case(struct fixture *fx, const uint8_t (*cmds)[2], unsigned ncmds)
+{
+    uint8_t macs[12];
+
+    memcpy(macs, uc_t, 6);
+    memcpy(macs + 6, mc_1, 6);
+    drv_start(fx, F_V1 | F_RX_ALL);
+    g_assert_cmpuint(ctrl_table(fx, macs, 1, 1, 0), ==, VIRTIO_NET_OK);
+    for (unsigned i = 0; i < ncmds; i++)
+        g_assert_cmpuint(ctrl_rx(fx, cmds[i][0], cmds[i][1]), ==, VIRTIO_NET_OK);
+    return deliver(fx, dsts, G_N_ELEMENTS(dsts));
+}
+
+#define FILTER_CASE(fx, want, ...)                                                             \
+    do {                                                                                       \
+        static const uint8_t c_[][2] = { __VA_ARGS__ };                                        \
+        g_autofree char *got_ = filter_case(fx, c_, G_N_ELEMENTS(c_));                         \
+        g_assert_cmpstr(got_, ==, want);                                                       \
+    } while (0)
+
+#define PROMISC_OFF { VIRTIO_NET_CTRL_RX_PROMISC, 0 }
+
+static void test_filter_rules(void)
+{
+    struct fixture *fx = fx_new();
+    uint64_t filtered;
+
+    /* Reset state: promiscuous, the table does not matter. */
+    FILTER_CASE(fx, "abcdefg", { VIRTIO_NET_CTRL_RX_NOBCAST, 1 });
+    FILTER_CASE(fx, "abce", PROMISC_OFF);
+    filtered = fx->n.stats.rx_filtered;
+    g_assert_cmpuint(filtered, ==, 3);
+    FILTER_CASE(fx, "abcde", PROMISC_OFF, { VIRTIO_NET_CTRL_RX_ALLMULTI, 1 });
+    FILTER_CASE(fx, "abcefg", PROMISC_OFF, { VIRTIO_NET_CTRL_RX_ALLUNI, 1 });
+    FILTER_CASE(fx, "ace", PROMISC_OFF, { VIRTIO_NET_CTRL_RX_NOBCAST, 1 });
+    FILTER_CASE(fx, "abe", PROMISC_OFF, { VIRTIO_NET_CTRL_RX_NOMULTI, 1 },
+                { VIRTIO_NET_CTRL_RX_ALLMULTI, 1 });
+    FILTER_CASE(fx, "bc", PROMISC_OFF, { VIRTIO_NET_CTRL_RX_NOUNI, 1 },
+                { VIRTIO_NET_CTRL_RX_ALLUNI, 1 });
+    /* On, then off again. */
+    FILTER_CASE(fx, "abce", PROMISC_OFF, { VIRTIO_NET_CTRL_RX_ALLMULTI, 1 },
+                { VIRTIO_NET_CTRL_RX_ALLMULTI, 0 });
+    fx_free(fx);
+}
+
+/* MAC_ADDR_SET: the config space and the filter follow the new MAC. */
+static void test_filter_mac_addr(void)
+{
+    struct fixture *fx = fx_new();
+    g_autofree char *got = NULL;
+
+    drv_start(fx, F_V1 | F_RX_ALL);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac_b,
+                                   6),
+                     ==, VIRTIO_NET_OK);
+    for (unsigned i = 0; i < 6; i++)
+        g_assert_cmphex(cfg(fx, i, 1), ==, mac_b[i]);
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_PROMISC, 0), ==, VIRTIO_NET_OK);
+    got = deliver(fx, dsts, G_N_ELEMENTS(dsts));
+    g_assert_cmpstr(got, ==, "bg"); /* empty table: broadcast and the new MAC */
+    fx_free(fx);
+}
+
+/* A table longer than what is left: not stored, that kind all accepted. */
+static void test_filter_overflow(void)
+{
+    struct fixture *fx = fx_new();
+    g_autofree uint8_t *macs = g_malloc0(66 * 6);
+    g_autofree char *uni = NULL, *multi = NULL;
+
+    for (unsigned i = 0; i < 66; i++) {
+        macs[i * 6] = i < 65 ? 0x02 : 0x01;
+        macs[i * 6 + 5] = (uint8_t)(0x40 + i);
+    }
+    drv_start(fx, F_V1 | F_RX_ALL);
+    g_assert_cmpuint(ctrl_table(fx, macs, 65, 1, 0), ==, VIRTIO_NET_OK);
+    g_assert_true(fx->n.rx.uni_overflow);
+    g_assert_false(fx->n.rx.multi_overflow);
+    g_assert_cmpuint(fx->n.rx.in_use, ==, 1);
+    g_assert_cmpuint(fx->n.rx.first_multi, ==, 0);
+    g_assert_cmpmem(fx->n.rx.macs[0].a, 6, macs + 65 * 6, 6);
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_PROMISC, 0), ==, VIRTIO_NET_OK);
+    uni = deliver(fx, dsts, G_N_ELEMENTS(dsts));
+    g_assert_cmpstr(uni, ==, "abefg");
+
+    /* 64 unicast fill the table: one multicast overflows. */
+    drv_start(fx, F_V1 | F_RX_ALL);
+    g_assert_cmpuint(ctrl_table(fx, macs + 6, 64, 1, 0), ==, VIRTIO_NET_OK);
+    g_assert_false(fx->n.rx.uni_overflow);
+    g_assert_true(fx->n.rx.multi_overflow);
+    g_assert_cmpuint(fx->n.rx.in_use, ==, 64);
+    g_assert_cmpuint(fx->n.rx.first_multi, ==, 64);
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_PROMISC, 0), ==, VIRTIO_NET_OK);
+    multi = deliver(fx, dsts, G_N_ELEMENTS(dsts));
+    g_assert_cmpstr(multi, ==, "abcd");
+    fx_free(fx);
+}
+
+/* Malformed or unnegotiated commands: ERR, nothing changes, the queue
+ * goes on working. */
+static void test_filter_malformed(void)
+{
+    struct fixture *fx = fx_new();
+    struct virtio_net_rx_filter before;
+    uint8_t two[2] = { 1, 1 }, macs[12] = { 0x02 }, big[16] = { 0 };
+    uint8_t huge[8] = { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 };
+    uint8_t lie[14] = { 2, 0, 0, 0 }; /* says 2 entries, holds 1, no multicast count */
+
+    drv_start(fx, F_V1 | F_ANN);
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_PROMISC, 0), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_table(fx, macs, 1, 0, 0), ==, VIRTIO_NET_ERR);
+    g_assert_true(fx->n.rx.promisc);
+
+    wr(fx, VIRTIO_MMIO_STATUS, 0);
+    drv_start(fx, F_V1 | F_RX);
+    memcpy(&before, &fx->n.rx, sizeof(before));
+    g_assert_cmpuint(ctrl_rx(fx, VIRTIO_NET_CTRL_RX_ALLUNI, 1), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac_b,
+                                   6),
+                     ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd(fx, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, two, 2),
+                     ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_rx(fx, 6, 1), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_rx(fx, 0xff, 1), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, 9, 0, two, 1), ==, VIRTIO_NET_ERR);
+    /* Tables: junk after them, a count past the buffer, a short count. */
+    g_assert_cmpuint(ctrl_table(fx, macs, 1, 1, 1), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, huge,
+                                   8),
+                     ==, VIRTIO_NET_ERR);
+    memcpy(huge, "\0\0\0\0\xff\xff\xff\xff", 8);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, huge,
+                                   8),
+                     ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, lie,
+                                   sizeof(lie)),
+                     ==, VIRTIO_NET_ERR);
+    for (uint32_t len = 0; len < 8; len++)
+        g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+                                       big, len),
+                         ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, 2, big, 8), ==, VIRTIO_NET_ERR);
+    g_assert_cmpmem(&fx->n.rx, sizeof(before), &before, sizeof(before));
+
+    wr(fx, VIRTIO_MMIO_STATUS, 0);
+    drv_start(fx, F_V1 | F_RX_ALL);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac_b,
+                                   5),
+                     ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd_data(fx, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, macs,
+                                   7),
+                     ==, VIRTIO_NET_ERR);
+    g_assert_cmpmem(fx->n.mac, 6, mac_a, 6);
+    g_assert_cmpuint(rd(fx, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, ==, 0);
+    g_assert_cmpuint(ctrl_table(fx, macs, 1, 0, 0), ==, VIRTIO_NET_OK); /* still works */
+    g_assert_cmpuint(fx->n.rx.in_use, ==, 1);
+    fx_free(fx);
+}
+
+/* A driver reset and a system reset give back QEMU's defaults. */
+static void test_filter_reset(void)
+{
+    struct fixture *fx = fx_new();
+
+    for (unsigned pass = 0; pass < 2; pass++) {
+        set_filter_state(fx);
+        g_assert_cmpmem(fx->n.mac, 6, mac_b, 6);
+        if (pass)
+            virtio_net_reset(&fx->n);
+        else
+            wr(fx, VIRTIO_MMIO_STATUS, 0);
+        g_assert_true(fx->n.rx.promisc);
+        g_assert_false(fx->n.rx.allmulti);
+        g_assert_cmpuint(fx->n.rx.in_use, ==, 0);
+        g_assert_cmpuint(fx->n.rx.first_multi, ==, 0);
+        for (unsigned i = 0; i < 6; i++)
+            g_assert_cmphex(cfg(fx, i, 1), ==, mac_a[i]);
+    }
     fx_free(fx);
 }
 
@@ -780,5 +1161,12 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/malformed", test_malformed);
     g_test_add_func("/virtio-net/vmstate", test_vmstate);
     g_test_add_func("/virtio-net/vmstate-bytes", test_vmstate_bytes);
+    g_test_add_func("/virtio-net/vmstate-hostile", test_vmstate_hostile);
+    g_test_add_func("/virtio-net/vmstate-filter", test_vmstate_filter);
+    g_test_add_func("/virtio-net/filter-rules", test_filter_rules);
+    g_test_add_func("/virtio-net/filter-mac-addr", test_filter_mac_addr);
+    g_test_add_func("/virtio-net/filter-overflow", test_filter_overflow);
+    g_test_add_func("/virtio-net/filter-malformed", test_filter_malformed);
+    g_test_add_func("/virtio-net/filter-reset", test_filter_reset);
     return g_test_run();
 }
