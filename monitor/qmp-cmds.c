@@ -30,23 +30,24 @@ static JsonObject *ret_object(JsonNode *ret)
 /* ---- announce-self ---- */
 
 /*
- * "interfaces" names NICs as QEMU's does, by the NIC's network client
- * name.  Tern's NIC is named by the id of the -netdev it is attached to
+ * "interfaces" names NICs as QEMU's does, by the NIC's name: its -device
+ * id=.  A NIC is also known by the id of the -netdev it is attached to
  * (each netdev serves one NIC; -nic's hidden netdev takes the -nic id=,
- * or "tern.nicN"), since the -device id= is not kept.  An unknown name is
+ * or "tern.nicN"), which QEMU's unnamed NICs lack.  An unknown name is
  * an error (QEMU skips it silently: a typo would announce nothing).
  */
 static bool announce_select(struct vm *vm, const char *name, struct announce_params *p,
                             GError **errp)
 {
     for (unsigned i = 0; i < vm->machine.nnet; i++) {
-        if (!strcmp(net_backend_id(vm->machine.net[i].nb), name)) {
+        if (!strcmp(net_backend_id(vm->machine.net[i].nb), name) ||
+            (vm->nic_ids[i] && !strcmp(vm->nic_ids[i], name))) {
             p->nics |= 1ULL << i;
             return true;
         }
     }
-    error_setg(errp, "announce-self: no NIC named '%s' (a NIC is named by the id of its "
-               "-netdev)", name);
+    error_setg(errp, "announce-self: no NIC named '%s' (a NIC is named by its -device id= "
+               "or the id of its -netdev)", name);
     return false;
 }
 

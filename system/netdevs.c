@@ -19,6 +19,7 @@ static void nic_config_free(gpointer p)
     struct nic_config *nic = p;
 
     g_free(nic->netdev_ref);
+    g_free(nic->id);
     g_free(nic);
 }
 
@@ -224,14 +225,19 @@ bool netdevs_parse_nic(struct netdevs *n, GHashTable *kv, GError **errp)
     g_autofree char *netdev = keyval_take_str(kv, "netdev");
     g_autofree char *mac = keyval_take_str(kv, "mac");
 
-    g_free(keyval_take_str(kv, "id")); /* QEMU's device id: accepted, unused */
+    g_autofree char *id = keyval_take_str(kv, "id"); /* the NIC's name, as in QEMU */
+    struct nic_config *nic;
+
     if (!keyval_check_empty(kv, "device 'virtio-net'", errp))
         return false;
     if (!netdev) {
         error_setg(errp, "virtio-net: netdev property not set (netdev=ID of a -netdev)");
         return false;
     }
-    return netdevs_add_nic(n, mac, g_steal_pointer(&netdev), errp) != NULL;
+    nic = netdevs_add_nic(n, mac, g_steal_pointer(&netdev), errp);
+    if (nic)
+        nic->id = g_steal_pointer(&id);
+    return nic != NULL;
 }
 
 static bool netdevs_mac_taken(struct netdevs *n, const uint8_t mac[NETDEVS_MAC_LEN],

@@ -44,6 +44,7 @@ struct netdev_def {
 /* A virtio-net NIC. */
 struct nic_config {
     char *netdev_ref;         /* -device netdev= */
+    char *id;                 /* -device id=, or NULL */
     struct netdev_def *netdev; /* not owned; NULL until resolved */
     uint8_t mac[NETDEVS_MAC_LEN];
     bool mac_given;

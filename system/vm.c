@@ -331,6 +331,7 @@ static bool vm_init_devices(struct vm *vm, const struct options *opts, GError **
         const struct nic_config *nic = opts->netdevs.nics->pdata[i];
 
         cfg.nics[i].nb = vm_find_netdev(vm, nic->netdev->opts.id);
+        vm->nic_ids[i] = g_strdup(nic->id);
         memcpy(cfg.nics[i].mac, nic->mac, VIRTIO_NET_MAC_LEN);
     }
     cfg.nnics = opts->netdevs.nics->len;
@@ -479,6 +480,8 @@ void vm_free(struct vm *vm)
     vm_close_disks(vm);
     vm_lock(vm);
     machine_destroy(&vm->machine);
+    for (unsigned i = 0; i < G_N_ELEMENTS(vm->nic_ids); i++)
+        g_free(vm->nic_ids[i]);
     if (vm->netdevs) /* after the NICs that were their peers */
         g_ptr_array_unref(vm->netdevs);
     vm_unlock(vm);

@@ -70,6 +70,7 @@ struct vm {
      * (no write lock) on a migration destination until it starts. */
     struct block_backend *disks[DRIVES_MAX];
     char *disk_ids[DRIVES_MAX];
+    char *nic_ids[LAYOUT_VIRTIO_MMIO_SLOTS]; /* -device id= of machine.net[i], or NULL */
     unsigned ndisks;
     struct block_mig blockmig; /* the "block" section: writable disks for migrate -b */
     struct announce_timer announce; /* self-announce rounds (net/announce.h) */

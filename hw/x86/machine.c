@@ -265,14 +265,3 @@ void machine_set_running(struct machine *m, bool running)
     for (unsigned i = 0; i < m->nnet; i++)
         virtio_net_set_running(&m->net[i], running);
 }
-
-unsigned machine_announce_nics(struct machine *m)
-{
-    unsigned asked = 0;
-
-    for (unsigned i = 0; i < m->nnet; i++) {
-        virtio_net_send_rarp(&m->net[i]);
-        asked += virtio_net_announce(&m->net[i]);
-    }
-    return asked;
-}

@@ -113,9 +113,4 @@ void machine_kick_disks(struct machine *m);
  * runs.  Starting also sends what the guest queued on its NICs before a
  * stop (a migration destination starting after the load).  Lock held. */
 void machine_set_running(struct machine *m, bool running);
-/* One self-announce round (net/announce.h): every NIC sends a RARP frame
- * and asks its guest driver to announce itself; the number of NICs whose
- * driver was asked.  Lock held. */
-unsigned machine_announce_nics(struct machine *m);
-
 #endif

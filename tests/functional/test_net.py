@@ -141,7 +141,8 @@ def test_net_announce_self(env):
 
 def test_net_announce_interfaces(env):
     """announce-self "interfaces" (and HMP announce_self's list) picks
-    NICs by netdev id: only those send RARP rounds.  Absence on the other
+    NICs by -device id= (QMP here) or netdev id (HMP here): only those
+    send RARP rounds.  Absence on the other
     socket is checked once the announced NIC's last round has arrived
     (both NICs' frames of a round go out in the same main-loop pass), plus
     a grace period for delivery."""
@@ -154,8 +155,8 @@ def test_net_announce_interfaces(env):
                   "-device", f"virtio-net,netdev=n{i},mac={mac},id=nic{i}"]
     t, q = tm.start(env, "vm", 8, extra=extra)
     readers = [FrameReader(env.path(f"n{i}.net")) for i in range(2)]
-    q.command("announce-self", initial=10, max=50, rounds=3, step=10, interfaces=["n1"])
-    check(all(f == rarp(macs[1]) for f in readers[1].frames(3, 10)), "n1 announced")
+    q.command("announce-self", initial=10, max=50, rounds=3, step=10, interfaces=["nic1"])
+    check(all(f == rarp(macs[1]) for f in readers[1].frames(3, 10)), "nic1 announced")
     readers[0].quiet(0.5)
     readers[1].quiet(0.3)
     err = q.cmd("announce-self", initial=10, max=50, rounds=3, step=10, interfaces=["nic9"])
