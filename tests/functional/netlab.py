@@ -147,7 +147,7 @@ class Lan:
 
 
 class Pinger:
-    """`ping -i INTERVAL -D` from the peer, running until stop().  Replies
+    """`ping -i INTERVAL -D -O` from the peer, running until stop().  Replies
     are (receive time, icmp_seq); a request is lost when a later one was
     answered and it never was."""
 
@@ -157,7 +157,7 @@ class Pinger:
         self.path = env.path(f"ping-{addr}.out")
         self.interval = interval
         self._out = open(self.path, "w")
-        self.proc = subprocess.Popen(list(prefix) + ["ping", "-n", "-D", "-i", str(interval),
+        self.proc = subprocess.Popen(list(prefix) + ["ping", "-n", "-D", "-O", "-i", str(interval),
                                                      addr],
                                      stdout=self._out, stderr=subprocess.STDOUT)
         env.on_cleanup(self.stop)

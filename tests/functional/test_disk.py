@@ -189,7 +189,9 @@ def test_disk_readonly_guest_sees_ioerr(env):
     img = make_image(env, "disk.img", 64 << 10)
     t, q = start_blk(env, "ro", img, 16, drive_opts=",readonly=on")
     t.wait_serial("BLK-IOERR", timeout=120)
-    check("BLK-IOERR type 1 status 1 block 0" in t.serial(), f"serial: {t.serial()!r}")
+    wait_until(lambda: "\n" in t.serial().split("BLK-IOERR", 1)[1], 30,
+               "the rest of the BLK-IOERR line")
+    check("BLK-IOERR type 1 status 1 block 0\n" in t.serial(), f"serial: {t.serial()!r}")
     check_equal(q.command("query-status")["status"], "running", "VM after the guest's I/O error")
     check_equal(t.proc.poll(), None, "Tern still running")
 

@@ -121,3 +121,92 @@ def test_linux_ping_and_tcp_across_migration(env):
     for r in range(rounds):
         part = data[r * kib * 1024:(r + 1) * kib * 1024]
         check_equal(hashlib.sha256(part).hexdigest(), want, f"sha256 of round {r + 1}")
+
+
+def echo_args(env, tap_name):
+    return ["-m", "32M", "-kernel", env.guest("net-echo"), "-append", f"ip={GUEST_IP}"] + \
+        tap(tap_name)
+
+
+def start_echo(env, lan, name, tap_name, incoming=None):
+    args = echo_args(env, tap_name) + ["-qmp", f"unix:{env.path(name + '.qmp')},server,nowait"]
+    if incoming:
+        args += ["-incoming", incoming]
+    t = env.start(args, name=name, prefix=lan.prefix)
+    q = Qmp(env.path(f"{name}.qmp"))
+    q.command("migrate-set-capabilities",
+              capabilities=[{"capability": "events", "state": True}])
+    lan.attach(tap_name)
+    return t, q
+
+
+def test_net_echo_ping_ten_migrations(env):
+    """net-echo answers pings while it migrates ten times between two
+    taps on the bridge (A -> B -> A ...).  It sends nothing of its own, so
+    only the announce can move the bridge's entry for its MAC: the table
+    must follow each migration at once.  Prints lost replies and the
+    longest gap per migration."""
+    lan = require_lan(env)
+    taps = ("ta", "tb")
+    src, sq = start_echo(env, lan, "vm0", taps[0])
+    src.wait_serial("NET-READY", 120)
+    ping = lan.ping(GUEST_IP)
+    ping.wait_replies(10, 120)
+    rows = []
+    for i in range(10):
+        here, there = taps[i % 2], taps[(i + 1) % 2]
+        sock = env.path(f"vm{i + 1}.mig")
+        dst, dq = start_echo(env, lan, f"vm{i + 1}", there, incoming=f"unix:{sock}")
+        check_equal(lan.fdb_port(MAC), here, f"migration {i + 1}: bridge port before")
+        last = ping.wait_replies(1, 60, after_seq=ping.replies()[-1][1])
+        sq.command("migrate", uri=f"unix:{sock}")
+        tm.wait_status(sq, "completed", timeout=120)
+        # The destination's own MIGRATION events (it is the next source).
+        tm.wait_status(dq, "completed", timeout=60)
+        downtime = sq.command("query-migrate")["downtime"]
+        wait_until(lambda: lan.fdb_port(MAC) == there, 5,
+                   f"migration {i + 1}: the bridge to send {MAC} to {there}")
+        first = ping.wait_replies(1, 60, after_seq=last[1])
+        ping.wait_replies(5, 60, after_seq=last[1])
+        lost, gap = first[1] - last[1] - 1, first[0] - last[0]
+        bound = reply_bound(downtime, [r for r in ping.replies() if r[1] <= last[1]],
+                            ping.interval)
+        rows.append((i + 1, downtime, lost, gap))
+        print(f"     migration {i + 1:2}: {here} -> {there}, downtime {downtime} ms, "
+              f"{lost} pings lost, {gap * 1000:.0f} ms without replies (bound "
+              f"{bound * 1000:.0f} ms)", flush=True)
+        check(gap <= bound, f"migration {i + 1}: no replies for {gap:.3f} s, bound {bound:.3f} s")
+        # The old source leaves, freeing its tap's name for the next one.
+        sq.command("quit")
+        check_equal(src.wait_exit(30), 0, "source exit status after quit")
+        src, sq = dst, dq
+    ping.stop()
+    losts = sorted(r[2] for r in rows)
+    print(f"     lost pings per migration over 10: {[r[2] for r in rows]} (median "
+          f"{(losts[4] + losts[5]) / 2}, max {losts[-1]})", flush=True)
+    check("NET-ERROR" not in src.serial(), src.serial()[-500:])
+
+
+def test_net_echo_no_announce(env):
+    """The control: with announce-rounds 0 the bridge keeps sending the
+    guest's frames to the source's tap and no ping is answered, until
+    announce-self on the destination moves the entry."""
+    lan = require_lan(env)
+    src, sq = start_echo(env, lan, "src", "tsrc")
+    src.wait_serial("NET-READY", 120)
+    ping = lan.ping(GUEST_IP)
+    ping.wait_replies(5, 120)
+    sock = env.path("dst.mig")
+    dst, dq = start_echo(env, lan, "dst", "tdst", incoming=f"unix:{sock}")
+    dq.command("migrate-set-parameters", **{"announce-rounds": 0})
+    last = ping.replies()[-1]
+    sq.command("migrate", uri=f"unix:{sock}")
+    tm.wait_status(sq, "completed", timeout=120)
+    # The destination runs; a second's pings go to the old port unanswered.
+    wait_until(lambda: ping.output().count("no answer yet") >= 20 or None, 60,
+               "20 unanswered pings")
+    check_equal(lan.fdb_port(MAC), "tsrc", "bridge port without an announce")
+    check(all(r[1] <= last[1] + 1 for r in ping.replies()), "a reply came without an announce")
+    dq.command("announce-self", initial=50, max=550, rounds=5, step=100)
+    wait_until(lambda: lan.fdb_port(MAC) == "tdst", 5, "the bridge to follow announce-self")
+    ping.wait_replies(5, 60, after_seq=last[1] + 1)
