@@ -406,7 +406,7 @@ static void fixture_seed_requests(struct fixture *fx, unsigned n)
 
 /* The odd seeds' virtio-net driver: queue q's rings at SEED_NET_Q(q)
  * (descriptors, avail +0x1000, used +0x2000), SEED_NET_QSIZE entries;
- * buffers from SEED_NET_BUF: rx, then tx frames, then control commands. */
+ * buffers from SEED_NET_RX: rx, then tx frames, then control commands. */
 #define SEED_NET_Q(q) (0x110000 + (q) * 0x4000)
 #define SEED_NET_QSIZE 64
 #define SEED_NET_RX 0x120000 /* SEED_NET_RX_BUFS buffers of 2 KiB */
@@ -494,7 +494,8 @@ static uint16_t fixture_seed_net_cmd(struct fixture *fx, unsigned c, uint8_t cla
 
     p[0] = class;
     p[1] = cmd;
-    memcpy(p + 0x10, data, len);
+    if (len)
+        memcpy(p + 0x10, data, len);
     p[0x3ff] = 0xee; /* the device writes the ack */
     fixture_seed_vq_desc(fx->ram, VIRTIO_NET_CTRLQ, 3 * c, a, 2, VIRTQ_DESC_F_NEXT);
     if (len)
