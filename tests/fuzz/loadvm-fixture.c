@@ -462,26 +462,38 @@ static void fixture_seed_net_rx(struct fixture *fx, unsigned n)
     fixture_seed_net_ring(fx, n, VIRTIO_NET_RXQ, heads, SEED_NET_RX_BUFS);
 }
 
+/* n == 1 also sends SEED_NET_TX_BIG frames of SEED_NET_TX_BIG_LEN bytes
+ * (RAM from address 0): more than the socket takes at once, so the
+ * device waits for tx_ready (fixture_start_nics drains the wire). */
+#define SEED_NET_TX_BIG 8
+#define SEED_NET_TX_BIG_LEN 60000
+
 /* Two frames, header and frame in a descriptor each: a broadcast and one
- * to another guest. */
+ * to another guest; for n == 1 then the big ones. */
 static void fixture_seed_net_tx(struct fixture *fx, unsigned n)
 {
     static const uint8_t mac[VIRTIO_NET_MAC_LEN] = FIXTURE_NIC_MAC;
-    uint16_t heads[2] = { 0, 2 };
+    unsigned frames = 2 + (n == 1 ? SEED_NET_TX_BIG : 0);
+    uint16_t heads[2 + SEED_NET_TX_BIG];
 
-    for (unsigned t = 0; t < 2; t++) {
+    for (unsigned t = 0; t < frames; t++) {
         uint64_t a = SEED_NET_TX + t * 0x200;
         uint8_t *f = fx->ram + a + 0x20;
 
+        heads[t] = (uint16_t)(2 * t);
+        fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t, a, VIRTIO_NET_HDR_LEN,
+                             VIRTQ_DESC_F_NEXT);
+        if (t >= 2) {
+            fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t + 1, 0, SEED_NET_TX_BIG_LEN, 0);
+            continue;
+        }
         memset(f, t ? 0x52 : 0xff, VIRTIO_NET_MAC_LEN);
         memcpy(f + 6, mac, sizeof(mac));
         f[12] = 0x08;
         memset(f + 14, 0x60 + n + t, 46);
-        fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t, a, VIRTIO_NET_HDR_LEN,
-                             VIRTQ_DESC_F_NEXT);
         fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t + 1, a + 0x20, 60, 0);
     }
-    fixture_seed_net_ring(fx, n, VIRTIO_NET_TXQ, heads, 2);
+    fixture_seed_net_ring(fx, n, VIRTIO_NET_TXQ, heads, frames);
 }
 
 /* Control command @c (descriptors 3c..3c+2: class and command, data when
@@ -828,14 +840,19 @@ static void fixture_wire_send(struct fixture *fx)
     }
 }
 
-/* What the NIC sent: read and dropped, so its sends do not back up. */
-static void fixture_wire_drain(struct fixture *fx)
+/* What the NIC sent: read and dropped, so its sends do not back up.
+ * Whether there was anything. */
+static bool fixture_wire_drain(struct fixture *fx)
 {
     uint8_t buf[16384];
+    bool any = false;
 
     while (read(fx->wire_fd, buf, sizeof(buf)) > 0)
-        ;
+        any = true;
+    return any;
 }
+
+#define FIXTURE_WIRE_ROUNDS 8
 
 /* The guest after the resume: doorbells for every queue, config reads. */
 static void fixture_guest_pokes_nic(struct virtio_net *n)
@@ -860,7 +877,14 @@ void fixture_start_nics(struct fixture *fx)
     }
     fixture_settle(fx->host);
     main_loop_unlock(&fx->host->ml);
-    fixture_wire_drain(fx);
+    /* A NIC that filled the socket waits for tx_ready: room again, then
+     * the loop finishes the frame in flight and the NIC sends on.
+     * Bounded: a ring of 64 KiB frames would take many rounds. */
+    for (unsigned r = 0; r < FIXTURE_WIRE_ROUNDS && fixture_wire_drain(fx); r++) {
+        main_loop_lock(&fx->host->ml);
+        fixture_settle(fx->host);
+        main_loop_unlock(&fx->host->ml);
+    }
 }
 
 bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp)

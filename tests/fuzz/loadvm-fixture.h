@@ -116,7 +116,8 @@ void fixture_destroy(struct fixture *fx);
  * write of 512 bytes of 0x5b at sector 8, n == 3 write-zeroes and GET_ID,
  * n == 5 discard and flush.  Odd n also have a virtio-net driver with
  * its three queues ready, rx buffers, two tx frames and control commands
- * in RAM for fixture_start_nics() (n == 1 PROMISC off, MAC_TABLE_SET,
+ * in RAM for fixture_start_nics() (n == 1 also more big frames than the
+ * socket takes at once; n == 1 PROMISC off, MAC_TABLE_SET,
  * MAC_ADDR_SET; n == 3 ALLMULTI, a malformed command, ANNOUNCE_ACK; n == 5
  * an overflowing table, NOBCAST, ANNOUNCE_ACK) and migrated filter state:
  * n == 1 the reset state, n == 3 promisc off with a table of two unicast
@@ -146,7 +147,8 @@ void fixture_start_disks(struct fixture *fx);
  * are seen) and a read of the config space.  Host frames (broadcast,
  * unicast to FIXTURE_NIC_MAC and to others, multicast) are waiting on
  * the wire, so the receive filter and the rx ring get them; what the NIC
- * sent is read off the wire. */
+ * sent is read off the wire, a few times if the NIC filled the socket
+ * (so it gets tx_ready and sends on). */
 void fixture_start_nics(struct fixture *fx);
 /* Load @data into a fresh fixture on @h, then fixture_start_disks() and
  * fixture_start_nics() if it loaded; returns whether it loaded. */
