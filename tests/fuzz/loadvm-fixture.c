@@ -1,13 +1,16 @@
 #include "tests/fuzz/loadvm-fixture.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "hw/x86/e820.h"
+#include "hw/x86/layout.h"
 #include "util/error.h"
 #include "util/le.h"
+#include "util/sockets.h"
 
 #define PAGE RAM_PAGE_SIZE
 
@@ -43,6 +46,27 @@ static void fixture_host_open_disk(struct fixture_host *h)
         g_error("fixture: %s", err->message);
 }
 
+/* Where each fixture's netdev connects: `-netdev stream,server=off,
+ * addr.type=unix,addr.path=DIR/net`, and the fixture is the server. */
+static void fixture_host_listen_net(struct fixture_host *h)
+{
+    g_autoptr(GError) err = NULL;
+    struct net_options *o = &h->net_opt;
+
+    h->net_dir = g_dir_make_tmp("tern-fuzz-net-XXXXXX", &err);
+    if (!h->net_dir)
+        g_error("fixture: %s", err->message);
+    net_options_init(o);
+    o->type = NET_TYPE_STREAM;
+    o->id = g_strdup("n0");
+    o->addr = (struct sock_addr){ .kind = SOCK_UNIX,
+                                  .path = g_build_filename(h->net_dir, "net", NULL) };
+    h->net_listen_fd = sock_listen(&o->addr, 4, &err);
+    if (h->net_listen_fd < 0)
+        g_error("fixture: %s", err->message);
+    g_cond_init(&h->settled_cond);
+}
+
 struct fixture_host *fixture_host_new(void)
 {
     struct fixture_host *h = g_new0(struct fixture_host, 1);
@@ -50,11 +74,18 @@ struct fixture_host *fixture_host_new(void)
     main_loop_init(&h->ml);
     h->thread = g_thread_new("fixture-main-loop", fixture_host_loop, &h->ml);
     fixture_host_open_disk(h);
+    fixture_host_listen_net(h);
     return h;
 }
 
 void fixture_host_free(struct fixture_host *h)
 {
+    close(h->net_listen_fd);
+    g_unlink(h->net_opt.addr.path);
+    g_rmdir(h->net_dir);
+    g_free(h->net_dir);
+    net_options_clear(&h->net_opt);
+    g_cond_clear(&h->settled_cond);
     main_loop_lock(&h->ml);
     block_close(h->disk);
     main_loop_unlock(&h->ml);
@@ -111,6 +142,30 @@ static void fixture_cpu_loaded(void *opaque)
     fx->cpus_loaded++;
 }
 
+/* -netdev stream to the host's socket, the fixture's end accepted, and
+ * the NIC on it as hw/x86/machine.c machine_init_virtio_net() puts NIC 0
+ * behind one disk (no irq wired, no iomap: nothing dispatches MMIO). */
+static bool fixture_init_nic(struct fixture *fx, GError **errp)
+{
+    static const uint8_t mac[VIRTIO_NET_MAC_LEN] = FIXTURE_NIC_MAC;
+    struct machine *m = &fx->machine;
+
+    fx->nb = net_backend_open(fx->host->ml.ctx, &fx->host->net_opt, errp);
+    if (!fx->nb)
+        return false;
+    fx->wire_fd = sock_accept(fx->host->net_listen_fd);
+    if (fx->wire_fd < 0) {
+        error_setg_errno(errp, errno, "fixture: no connection from the netdev");
+        return false;
+    }
+    if (!virtio_net_init(&m->net[0], fx->nb, mac, &fx->vram,
+                         LAYOUT_VIRTIO_MMIO + FIXTURE_NIC_SLOT * LAYOUT_VIRTIO_MMIO_STRIDE,
+                         (struct irq_line){ 0 }, errp))
+        return false;
+    m->nnet = 1;
+    return true;
+}
+
 static bool fixture_init_devices(struct fixture *fx, GError **errp)
 {
     struct machine *m = &fx->machine;
@@ -130,7 +185,7 @@ static bool fixture_init_devices(struct fixture *fx, GError **errp)
     virtio_blk_init(&m->blk[0], fx->host->disk, NULL, &fx->vram, LAYOUT_VIRTIO_MMIO,
                     (struct irq_line){ 0 });
     m->nblk = 1;
-    return true;
+    return fixture_init_nic(fx, errp);
 }
 
 /* system/vm.c's vm_register_sections() order. */
@@ -155,6 +210,7 @@ void fixture_init(struct fixture *fx, struct fixture_host *h)
 
     memset(fx, 0, sizeof(*fx));
     fx->host = h;
+    fx->wire_fd = -1;
     fixture_ram_new(fx);
     savevm_init(&fx->sv, "tern-1.0");
     /* the loader takes it around device sections (system/vm-migration.c) */
@@ -175,7 +231,10 @@ void fixture_destroy(struct fixture *fx)
 {
     main_loop_lock(&fx->host->ml);
     machine_destroy(&fx->machine);
+    net_backend_free(fx->nb); /* its watches are on the loop's context */
     main_loop_unlock(&fx->host->ml);
+    if (fx->wire_fd >= 0)
+        close(fx->wire_fd);
     block_mig_destroy(&fx->bm);
     savevm_destroy(&fx->sv);
     ram_state_destroy(&fx->rs);
@@ -345,6 +404,217 @@ static void fixture_seed_requests(struct fixture *fx, unsigned n)
     le16_put(fx->ram + SEED_VQ_USED + 2, (uint16_t)n);        /* used idx */
 }
 
+/* The odd seeds' virtio-net driver: queue q's rings at SEED_NET_Q(q)
+ * (descriptors, avail +0x1000, used +0x2000), SEED_NET_QSIZE entries;
+ * buffers from SEED_NET_RX: rx, then tx frames, then control commands. */
+#define SEED_NET_Q(q) (0x110000 + (q) * 0x4000)
+#define SEED_NET_QSIZE 64
+#define SEED_NET_RX 0x120000 /* SEED_NET_RX_BUFS buffers of 2 KiB */
+#define SEED_NET_RX_BUFS 8
+#define SEED_NET_TX 0x124000   /* 0x200 per frame: header, frame at +0x20 */
+#define SEED_NET_CTRL 0x126000 /* 0x400 per command: class, cmd; data +0x10; ack +0x3ff */
+
+static void fixture_seed_vq_desc(uint8_t *ram, unsigned q, unsigned i, uint64_t addr,
+                                 uint32_t len, uint16_t flags)
+{
+    uint8_t *d = ram + SEED_NET_Q(q) + i * 16;
+
+    le64_put(d, addr);
+    le32_put(d + 8, len);
+    le16_put(d + 12, flags);
+    le16_put(d + 14, flags & VIRTQ_DESC_F_NEXT ? i + 1 : 0);
+}
+
+/* The first avail index of each queue: n == 5 wraps the 16-bit index. */
+static uint16_t fixture_seed_net_start(unsigned n)
+{
+    return n == 5 ? 65534 : (uint16_t)(n * 7);
+}
+
+/* Queue @q made @count chains available, heads @heads; none used yet. */
+static void fixture_seed_net_ring(struct fixture *fx, unsigned n, unsigned q,
+                                  const uint16_t *heads, unsigned count)
+{
+    struct virtqueue_state *vq = &fx->machine.net[0].mmio.vdev.s.vq[q];
+    uint16_t start = fixture_seed_net_start(n);
+    uint8_t *avail = fx->ram + SEED_NET_Q(q) + 0x1000;
+
+    *vq = (struct virtqueue_state){ .num = SEED_NET_QSIZE, .ready = true,
+                                    .desc = SEED_NET_Q(q), .avail = SEED_NET_Q(q) + 0x1000,
+                                    .used = SEED_NET_Q(q) + 0x2000, .last_avail_idx = start,
+                                    .used_idx = start, .signalled_used = start,
+                                    .signalled_used_valid = true };
+    for (unsigned i = 0; i < count; i++)
+        le16_put(avail + 4 + 2 * ((uint16_t)(start + i) % SEED_NET_QSIZE), heads[i]);
+    le16_put(avail + 2, (uint16_t)(start + count));
+    le16_put(fx->ram + SEED_NET_Q(q) + 0x2000 + 2, start);
+}
+
+static void fixture_seed_net_rx(struct fixture *fx, unsigned n)
+{
+    uint16_t heads[SEED_NET_RX_BUFS];
+
+    for (unsigned i = 0; i < SEED_NET_RX_BUFS; i++) {
+        fixture_seed_vq_desc(fx->ram, VIRTIO_NET_RXQ, i, SEED_NET_RX + i * 0x800, 0x800,
+                             VIRTQ_DESC_F_WRITE);
+        heads[i] = (uint16_t)i;
+    }
+    fixture_seed_net_ring(fx, n, VIRTIO_NET_RXQ, heads, SEED_NET_RX_BUFS);
+}
+
+/* n == 1 also sends SEED_NET_TX_BIG frames of SEED_NET_TX_BIG_LEN bytes
+ * (RAM from address 0): more than the socket takes at once, so the
+ * device waits for tx_ready (fixture_start_nics drains the wire). */
+#define SEED_NET_TX_BIG 8
+#define SEED_NET_TX_BIG_LEN 60000
+
+/* Two frames, header and frame in a descriptor each: a broadcast and one
+ * to another guest; for n == 1 then the big ones. */
+static void fixture_seed_net_tx(struct fixture *fx, unsigned n)
+{
+    static const uint8_t mac[VIRTIO_NET_MAC_LEN] = FIXTURE_NIC_MAC;
+    unsigned frames = 2 + (n == 1 ? SEED_NET_TX_BIG : 0);
+    uint16_t heads[2 + SEED_NET_TX_BIG];
+
+    for (unsigned t = 0; t < frames; t++) {
+        uint64_t a = SEED_NET_TX + t * 0x200;
+        uint8_t *f = fx->ram + a + 0x20;
+
+        heads[t] = (uint16_t)(2 * t);
+        fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t, a, VIRTIO_NET_HDR_LEN,
+                             VIRTQ_DESC_F_NEXT);
+        if (t >= 2) {
+            fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t + 1, 0, SEED_NET_TX_BIG_LEN, 0);
+            continue;
+        }
+        memset(f, t ? 0x52 : 0xff, VIRTIO_NET_MAC_LEN);
+        memcpy(f + 6, mac, sizeof(mac));
+        f[12] = 0x08;
+        memset(f + 14, 0x60 + n + t, 46);
+        fixture_seed_vq_desc(fx->ram, VIRTIO_NET_TXQ, 2 * t + 1, a + 0x20, 60, 0);
+    }
+    fixture_seed_net_ring(fx, n, VIRTIO_NET_TXQ, heads, frames);
+}
+
+/* Control command @c (descriptors 3c..3c+2: class and command, data when
+ * @len, ack), in its own 1 KiB. */
+static uint16_t fixture_seed_net_cmd(struct fixture *fx, unsigned c, uint8_t class, uint8_t cmd,
+                                     const uint8_t *data, uint16_t len)
+{
+    uint64_t a = SEED_NET_CTRL + c * 0x400;
+    uint8_t *p = fx->ram + a;
+
+    p[0] = class;
+    p[1] = cmd;
+    if (len)
+        memcpy(p + 0x10, data, len);
+    p[0x3ff] = 0xee; /* the device writes the ack */
+    fixture_seed_vq_desc(fx->ram, VIRTIO_NET_CTRLQ, 3 * c, a, 2, VIRTQ_DESC_F_NEXT);
+    if (len)
+        fixture_seed_vq_desc(fx->ram, VIRTIO_NET_CTRLQ, 3 * c + 1, a + 0x10, len,
+                             VIRTQ_DESC_F_NEXT);
+    else
+        le16_put(fx->ram + SEED_NET_Q(VIRTIO_NET_CTRLQ) + 3 * c * 16 + 14, (uint16_t)(3 * c + 2));
+    fixture_seed_vq_desc(fx->ram, VIRTIO_NET_CTRLQ, 3 * c + 2, a + 0x3ff, 1, VIRTQ_DESC_F_WRITE);
+    return (uint16_t)(3 * c);
+}
+
+/* MAC_TABLE_SET data: @uni unicast MACs 52:54:00:00:00:i, @multi
+ * multicast 01:00:5e:00:00:i; returns its length. */
+static uint16_t fixture_seed_mac_table(uint8_t *d, unsigned uni, unsigned multi)
+{
+    uint8_t *p = d;
+
+    le32_put(p, uni);
+    p += 4;
+    for (unsigned i = 0; i < uni; i++, p += 6)
+        memcpy(p, (uint8_t[]){ 0x52, 0x54, 0x00, 0x00, 0x00, (uint8_t)(i + 1) }, 6);
+    le32_put(p, multi);
+    p += 4;
+    for (unsigned i = 0; i < multi; i++, p += 6)
+        memcpy(p, (uint8_t[]){ 0x01, 0x00, 0x5e, 0x00, 0x00, (uint8_t)(i + 1) }, 6);
+    return (uint16_t)(p - d);
+}
+
+/* The commands the driver queued before the stop (see FIXTURE_SEEDS). */
+static void fixture_seed_net_ctrl(struct fixture *fx, unsigned n)
+{
+    static const uint8_t off[1] = { 0 }, on[1] = { 1 }, bad[2] = { 0, 0 };
+    static const uint8_t new_mac[VIRTIO_NET_MAC_LEN] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+    uint8_t table[8 + 6 * (VIRTIO_NET_MAC_TABLE_ENTRIES + 1)];
+    uint16_t h[3];
+
+    if (n == 1) {
+        h[0] = fixture_seed_net_cmd(fx, 0, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, off, 1);
+        h[1] = fixture_seed_net_cmd(fx, 1, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+                                    table, fixture_seed_mac_table(table, 1, 1));
+        h[2] = fixture_seed_net_cmd(fx, 2, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+                                    new_mac, sizeof(new_mac));
+    } else if (n == 3) {
+        h[0] = fixture_seed_net_cmd(fx, 0, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, on, 1);
+        h[1] = fixture_seed_net_cmd(fx, 1, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, bad, 2);
+        h[2] = fixture_seed_net_cmd(fx, 2, VIRTIO_NET_CTRL_ANNOUNCE,
+                                    VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0);
+    } else {
+        h[0] = fixture_seed_net_cmd(fx, 0, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+                                    table,
+                                    fixture_seed_mac_table(table, VIRTIO_NET_MAC_TABLE_ENTRIES + 1,
+                                                           0));
+        h[1] = fixture_seed_net_cmd(fx, 1, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOBCAST, on, 1);
+        h[2] = fixture_seed_net_cmd(fx, 2, VIRTIO_NET_CTRL_ANNOUNCE,
+                                    VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0);
+    }
+    fixture_seed_net_ring(fx, n, VIRTIO_NET_CTRLQ, h, 3);
+}
+
+/* The migrated filter and status (see FIXTURE_SEEDS). */
+static void fixture_seed_net_filter(struct virtio_net *nic, unsigned n)
+{
+    static const uint8_t set_mac[VIRTIO_NET_MAC_LEN] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+    static const struct virtio_net_mac_entry table[] = {
+        { { 0x52, 0x54, 0x00, 0x00, 0x00, 0x01 } }, { { 0x52, 0x54, 0x00, 0x00, 0x00, 0x02 } },
+        { { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 } }, { { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 } },
+    };
+    struct virtio_net_rx_filter *f = &nic->rx;
+
+    if (n == 3) {
+        f->promisc = false;
+        f->in_use = G_N_ELEMENTS(table);
+        f->first_multi = 2;
+        memcpy(f->macs, table, sizeof(table));
+        memcpy(nic->mac, set_mac, sizeof(set_mac));
+    } else if (n == 5) {
+        nic->status |= VIRTIO_NET_S_ANNOUNCE;
+        f->promisc = false;
+        f->alluni = true;
+        f->multi_overflow = true;
+        f->in_use = f->first_multi = 1;
+        f->macs[0] = table[1];
+    }
+}
+
+/* Odd n: a driver with its three queues set up and work in each. */
+static void fixture_seed_virtio_net(struct fixture *fx, unsigned n)
+{
+    struct virtio_net *nic = &fx->machine.net[0];
+    struct virtio_state *s = &nic->mmio.vdev.s;
+
+    if (n % 2 == 0)
+        return;
+    s->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                VIRTIO_STATUS_DRIVER_OK;
+    s->driver_features = nic->mmio.vdev.host_features;
+    if (n == 3) /* one buffer per frame */
+        s->driver_features &= ~(1ull << VIRTIO_NET_F_MRG_RXBUF);
+    if (n == 5) /* NOBCAST is refused */
+        s->driver_features &= ~(1ull << VIRTIO_NET_F_CTRL_RX_EXTRA);
+    s->isr = n == 3 ? VIRTIO_ISR_QUEUE : 0;
+    fixture_seed_net_rx(fx, n);
+    fixture_seed_net_tx(fx, n);
+    fixture_seed_net_ctrl(fx, n);
+    fixture_seed_net_filter(nic, n);
+}
+
 static void fixture_seed_devices(struct fixture *fx, unsigned n)
 {
     for (unsigned i = 0; i < FIXTURE_CPUS; i++)
@@ -356,6 +626,7 @@ static void fixture_seed_devices(struct fixture *fx, unsigned n)
     fx->machine.i8042.s.cmd_byte = 0x45 + n;
     fixture_seed_virtio_blk(&fx->machine.blk[0], n);
     fixture_seed_requests(fx, n);
+    fixture_seed_virtio_net(fx, n);
 }
 
 static void fixture_seed_commands(QEMUFile *f, unsigned n)
@@ -522,6 +793,100 @@ void fixture_start_disks(struct fixture *fx)
     main_loop_unlock(&fx->host->ml);
 }
 
+/* Main loop thread, lock held: everything ready before it has run. */
+static gboolean fixture_settled(gpointer opaque)
+{
+    struct fixture_host *h = opaque;
+
+    h->settled = true;
+    g_cond_signal(&h->settled_cond);
+    return G_SOURCE_REMOVE;
+}
+
+/* Let the loop run what is ready (the netdev's deferred rx resume, its
+ * reads): an idle source is dispatched only once no source of a higher
+ * priority is ready.  @h's lock held; it is dropped while waiting. */
+static void fixture_settle(struct fixture_host *h)
+{
+    h->settled = false;
+    main_loop_post(&h->ml, fixture_settled, h);
+    while (!h->settled)
+        g_cond_wait(&h->settled_cond, &h->ml.lock);
+}
+
+/* The host's frames, on the wire before the VM runs: the filter sees
+ * each kind of destination. */
+static const uint8_t fixture_wire_dst[][VIRTIO_NET_MAC_LEN] = {
+    { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, /* broadcast */
+    FIXTURE_NIC_MAC,
+    { 0x52, 0x54, 0x00, 0x00, 0x00, 0x01 }, /* in seed 3's unicast table */
+    { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, /* multicast, in seed 3's table */
+    { 0x52, 0x54, 0x00, 0x77, 0x77, 0x77 }, /* someone else */
+};
+
+/* Stream framing (net/stream.c): be32 length, the frame. */
+static void fixture_wire_send(struct fixture *fx)
+{
+    uint8_t buf[4 + 60] = { 0, 0, 0, 60 };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(fixture_wire_dst); i++) {
+        memcpy(buf + 4, fixture_wire_dst[i], VIRTIO_NET_MAC_LEN);
+        memcpy(buf + 10, (uint8_t[])FIXTURE_NIC_MAC, VIRTIO_NET_MAC_LEN);
+        buf[10 + 5] ^= 0x80; /* from another host */
+        buf[16] = 0x08;      /* IPv4 */
+        memset(buf + 18, 0x30 + i, sizeof(buf) - 18);
+        if (write(fx->wire_fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+            g_error("fixture: cannot write the wire: %s", g_strerror(errno));
+    }
+}
+
+/* What the NIC sent: read and dropped, so its sends do not back up.
+ * Whether there was anything. */
+static bool fixture_wire_drain(struct fixture *fx)
+{
+    uint8_t buf[16384];
+    bool any = false;
+
+    while (read(fx->wire_fd, buf, sizeof(buf)) > 0)
+        any = true;
+    return any;
+}
+
+#define FIXTURE_WIRE_ROUNDS 8
+
+/* The guest after the resume: doorbells for every queue, config reads. */
+static void fixture_guest_pokes_nic(struct virtio_net *n)
+{
+    for (unsigned q = 0; q < 3; q++)
+        virtio_mmio_ops.write(&n->mmio, VIRTIO_MMIO_QUEUE_NOTIFY, q, 4);
+    for (unsigned off = 0; off < VIRTIO_NET_CONFIG_SIZE; off++)
+        virtio_mmio_ops.read(&n->mmio, VIRTIO_MMIO_CONFIG + off, 1);
+}
+
+void fixture_start_nics(struct fixture *fx)
+{
+    struct machine *m = &fx->machine;
+
+    fixture_wire_send(fx);
+    main_loop_lock(&fx->host->ml);
+    machine_set_running(m, true);
+    for (unsigned i = 0; i < m->nnet; i++) { /* vm_announce_round() */
+        virtio_net_send_rarp(&m->net[i]);
+        virtio_net_announce(&m->net[i]);
+        fixture_guest_pokes_nic(&m->net[i]);
+    }
+    fixture_settle(fx->host);
+    main_loop_unlock(&fx->host->ml);
+    /* A NIC that filled the socket waits for tx_ready: room again, then
+     * the loop finishes the frame in flight and the NIC sends on.
+     * Bounded: a ring of 64 KiB frames would take many rounds. */
+    for (unsigned r = 0; r < FIXTURE_WIRE_ROUNDS && fixture_wire_drain(fx); r++) {
+        main_loop_lock(&fx->host->ml);
+        fixture_settle(fx->host);
+        main_loop_unlock(&fx->host->ml);
+    }
+}
+
 bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp)
 {
     struct fixture *fx = g_new(struct fixture, 1);
@@ -533,8 +898,10 @@ bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GErro
     f = qemu_file_new_mem_input(data, len);
     ok = savevm_load(&fx->sv, f, errp);
     qemu_file_close(f, NULL);
-    if (ok)
+    if (ok) {
         fixture_start_disks(fx);
+        fixture_start_nics(fx);
+    }
     fixture_destroy(fx);
     g_free(fx);
     return ok;

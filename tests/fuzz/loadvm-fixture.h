@@ -1,8 +1,9 @@
 /*
  * The destination the stream-loader fuzzer attacks, and the seed streams it
  * starts from: the machine `tern -m 2M -smp 2 -device
- * isa-debug-exit,iobase=0xf4,iosize=4 -drive file=IMG,if=virtio` (IMG of
- * FIXTURE_DISK_SIZE bytes) is, with every section it registers (the loader
+ * isa-debug-exit,iobase=0xf4,iosize=4 -drive file=IMG,if=virtio -netdev
+ * stream,id=n0,... -device virtio-net,netdev=n0,mac=52:54:00:12:34:56`
+ * (IMG of FIXTURE_DISK_SIZE bytes) is, with every section it registers (the loader
  * refuses a stream that lacks one), the real VMStateDescriptions, in the
  * order system/vm.c registers them, but with no KVM behind them (detached
  * sections: post_load validates, nothing is written to a vCPU):
@@ -18,6 +19,10 @@
  *   serial, i8042, isa-debug-exit (iobase 0xf4, iosize 4)
  *   virtio-blk 0      virtio-mmio slot 0 on the disk, its rings checked
  *                     against the fixture's RAM
+ *   virtio-net 0      virtio-mmio slot 1 (after the disk, as hw/x86/
+ *                     machine.c places a NIC), MAC FIXTURE_NIC_MAC, on a
+ *                     real stream backend (net/stream.c) whose other end,
+ *                     the "wire", the fixture holds
  *
  * So streams written by that tern load here (tests/fuzz/tern-streams.py),
  * as do the seeds below.
@@ -29,7 +34,11 @@
  * vm_lock).  Without a dispatching loop the block loader would wait
  * BLOCK_MIG_DRAIN_MS for each write.  The image is a memfd opened through
  * /proc/self/fd/N; each fixture_load() starts from an all-zero image
- * (truncated to 0 and back).  Everything else is fresh per load.
+ * (truncated to 0 and back).  The host also listens on a UNIX socket in a
+ * private directory: each fixture's netdev connects to it as a client
+ * (-netdev stream,server=off) and the fixture accepts the other end, so
+ * the link is up and frames really cross a socket.  Everything else,
+ * the netdev and its connection included, is fresh per load.
  */
 #ifndef TESTS_FUZZ_LOADVM_FIXTURE_H
 #define TESTS_FUZZ_LOADVM_FIXTURE_H
@@ -43,6 +52,7 @@
 #include "migration/block.h"
 #include "migration/ram.h"
 #include "migration/savevm.h"
+#include "net/net.h"
 #include "system/main-loop.h"
 
 #define FIXTURE_RAM_SIZE (2u << 20) /* -m 2M, the least tern accepts */
@@ -54,12 +64,20 @@
  * it to a whole chunk on the wire). */
 #define FIXTURE_DISK_SIZE ((2u << 20) + (64u << 10))
 #define FIXTURE_DISK_ID "virtio0" /* -drive if=virtio's first id */
+#define FIXTURE_NIC_SLOT 1        /* virtio-mmio slot: the one after the disk */
+#define FIXTURE_NIC_MAC { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } /* -device mac= */
 
 struct fixture_host {
     struct main_loop ml;
     GThread *thread; /* runs ml */
     int disk_fd;     /* memfd of FIXTURE_DISK_SIZE bytes */
     struct block_backend *disk;
+    char *net_dir;              /* private directory of the socket */
+    struct net_options net_opt; /* -netdev stream,server=off to it */
+    int net_listen_fd;
+    /* fixture_settle(): the loop ran everything that was ready */
+    GCond settled_cond;
+    bool settled;
 };
 
 /* Start the loop thread, create and open the disk; g_error() on failure. */
@@ -81,6 +99,8 @@ struct fixture {
     int ram_fd;
     struct guest_memory mem; /* ram as the virtio-blk device sees it */
     struct virtqueue_ram vram;
+    struct net_backend *nb; /* the NIC's netdev */
+    int wire_fd;            /* the other end of nb's connection */
 };
 
 /* Thread context: any thread but the loop's, @h's lock not held. */
@@ -94,7 +114,16 @@ void fixture_destroy(struct fixture *fx);
  * virtio-blk a driver with a ready queue and, in RAM, two requests made
  * available for fixture_start_disks(): n == 1 a read of sector 1 and a
  * write of 512 bytes of 0x5b at sector 8, n == 3 write-zeroes and GET_ID,
- * n == 5 discard and flush.  For even n, a "block" section:
+ * n == 5 discard and flush.  Odd n also have a virtio-net driver with
+ * its three queues ready, rx buffers, two tx frames and control commands
+ * in RAM for fixture_start_nics() (n == 1 also more big frames than the
+ * socket takes at once; n == 1 PROMISC off, MAC_TABLE_SET,
+ * MAC_ADDR_SET; n == 3 ALLMULTI, a malformed command, ANNOUNCE_ACK; n == 5
+ * an overflowing table, NOBCAST, ANNOUNCE_ACK) and migrated filter state:
+ * n == 1 the reset state, n == 3 promisc off with a table of two unicast
+ * and two multicast MACs and a current MAC set by MAC_ADDR_SET, n == 5 an
+ * announce pending (status ANNOUNCE), alluni and multi_overflow.  Even n:
+ * a NIC no driver touched.  For even n, a "block" section:
  * n == 0 every chunk zero (ZERO_BLOCK records), n == 2 data in the short
  * last chunk, n == 4 chunk 0 written by the "guest" after the bulk pass
  * (sent again, with data, in END); PROGRESS and EOS in each. */
@@ -111,8 +140,18 @@ void fixture_add_xsave_ext(GByteArray *s, uint8_t fill);
  * virtio-blk queue and RAM hold (machine_kick_disks), and here also wait
  * for them.  So a stream also reaches the virtqueue parser and the disk. */
 void fixture_start_disks(struct fixture *fx);
-/* Load @data into a fresh fixture on @h, then fixture_start_disks() if it
- * loaded; returns whether it loaded. */
+/* The rest of vm_incoming_done() for the NIC: the VM runs (the NIC sends
+ * what the stream's tx ring holds), one announce round (a RARP frame, the
+ * guest asked to announce), and then what the guest could do next: a
+ * notify of every queue (so the controlq's commands and new rx buffers
+ * are seen) and a read of the config space.  Host frames (broadcast,
+ * unicast to FIXTURE_NIC_MAC and to others, multicast) are waiting on
+ * the wire, so the receive filter and the rx ring get them; what the NIC
+ * sent is read off the wire, a few times if the NIC filled the socket
+ * (so it gets tx_ready and sends on). */
+void fixture_start_nics(struct fixture *fx);
+/* Load @data into a fresh fixture on @h, then fixture_start_disks() and
+ * fixture_start_nics() if it loaded; returns whether it loaded. */
 bool fixture_load(struct fixture_host *h, const uint8_t *data, size_t len, GError **errp);
 
 #endif

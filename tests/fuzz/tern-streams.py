@@ -3,9 +3,11 @@
 
 Usage: tests/fuzz/tern-streams.py BUILD_DIR OUT_DIR
 
-Runs BUILD_DIR/tern with the demo guest (tests/guests/demo.c) at -m 2M and
-one -drive file=IMG,if=virtio of 2 MiB + 64 KiB, the fuzz fixture's RAM and
-disk (tests/fuzz/loadvm-fixture.h), and migrates it over QMP to
+Runs BUILD_DIR/tern with the demo guest (tests/guests/demo.c) at -m 2M, one
+-drive file=IMG,if=virtio of 2 MiB + 64 KiB and a virtio-net NIC with the
+MAC 52:54:00:12:34:56 on a -netdev stream (a listening UNIX socket nobody
+connects to: the link is down), the fuzz fixture's RAM, disk and NIC
+(tests/fuzz/loadvm-fixture.h), and migrates it over QMP to
 file:OUT_DIR/tern-*.stream:
 
   tern-running.stream   the guest ticking on kvmclock: a live migration
@@ -18,7 +20,8 @@ file:OUT_DIR/tern-*.stream:
                         section: zero chunks, one chunk of data -- the short
                         last one, padded to 1 MiB -- PROGRESS, EOS)
 
-always -smp 2 with isa-debug-exit at 0xf4 and the disk: the fixture's
+always -smp 2 with isa-debug-exit at 0xf4, the disk and the NIC (which the
+demo guest never drives: its section is the reset state): the fixture's
 machine, and a loader refuses a stream that lacks one of its sections.  Each
 must then load into the fixture (fuzz-seeds --check).  Exit status 77 when
 /dev/kvm is not usable (the caller reports a skip), 1 on any failure.
@@ -35,6 +38,7 @@ from ternlib import DEBUG_EXIT, Qmp, TestFailure, wait_until  # noqa: E402
 
 RAM = "2M"  # FIXTURE_RAM_SIZE
 DISK_SIZE = (2 << 20) + (64 << 10)  # FIXTURE_DISK_SIZE
+NIC_MAC = "52:54:00:12:34:56"  # FIXTURE_NIC_MAC
 TIMEOUT = 120  # guests run ~1000x slower on CI machines
 
 
@@ -51,8 +55,11 @@ def start(env, name, extra=()):
     qmp = env.path(f"{name}.qmp")
     disk = env.path(f"{name}.img")
     make_disk(disk)
+    net = env.path(f"{name}.net")
     args = ["-m", RAM, "-smp", "2", "-kernel", env.guest("demo"),
             "-drive", f"file={disk},if=virtio",
+            "-netdev", f"stream,id=n0,server=on,addr.type=unix,addr.path={net}",
+            "-device", f"virtio-net,netdev=n0,mac={NIC_MAC}",
             "-qmp", f"unix:{qmp},server,nowait"] + DEBUG_EXIT + list(extra)
     t = env.start(args, name=name)
     return t, Qmp(qmp, timeout=TIMEOUT)
