@@ -542,8 +542,14 @@ static void migration_finish(struct migration *ms, bool ok, const GError *err)
 
     ms->stats.total_ms = (now - ms->stats.start_us) / US_PER_MS;
     if (ok && ms->committed && migration_set_state(ms, s, MIGRATION_STATUS_COMPLETED)) {
+        int64_t transfer_us = now - ms->stats.start_us - ms->stats.setup_ms * US_PER_MS;
+
         ms->stats.downtime_ms = (now - ms->stats.stop_us) / US_PER_MS;
         ms->stats.remaining = 0;
+        /* As QEMU's migration_calculate_complete(): the whole migration's
+         * rate, not the last period's (none, for one shorter than that). */
+        if (transfer_us > 0)
+            ms->stats.mbps = (double)ms->stats.transferred * 8.0 / (double)transfer_us;
         if (ms->bm && ms->bm->enabled)
             block_mig_publish(ms->bm);
         ms->vm->completed(ms->vm_opaque);

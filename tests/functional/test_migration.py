@@ -8,6 +8,7 @@ non-increasing along the range with at most one step of exactly 1 (a page
 lost or sent stale by migration breaks it).
 """
 import os
+import re
 import socket
 import time
 
@@ -258,6 +259,9 @@ def test_migrate_hmp(env):
     check("migrate: completed" in out, f"migrate output: {out!r}")
     info = h.cmd("info migrate")
     check("Migration status: completed" in info and "transferred ram:" in info, info)
+    # The rate of the whole migration, as QEMU gives it once completed.
+    m = re.search(r"throughput: ([\d.]+) mbps", info)
+    check(m and float(m.group(1)) > 0, f"throughput after completion: {info}")
     check("VM status: paused (postmigrate)" in h.cmd("info status"), "postmigrate")
     check("events: off" in h.cmd("info migrate_capabilities"), "capabilities")
     dst.wait_serial("B", count=2, timeout=120)
