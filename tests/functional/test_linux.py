@@ -67,7 +67,7 @@ def test_linux_migrate_memtest(env):
     console goes on to the reboot."""
     import time as _time
 
-    from ternlib import Qmp, wait_until
+    from ternlib import Qmp
     env.require_kvm()
     kit = linux_kit(env)
     with open(os.path.join(kit, "cmdline.txt")) as f:

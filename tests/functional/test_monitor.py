@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from ternlib import DEBUG_EXIT, Hmp, Qmp, TestFailure, check, check_equal, wait_until
+from ternlib import Hmp, Qmp, TestFailure, check, check_equal, wait_until
 
 REQUIRED = {"qmp_capabilities", "query-version", "query-commands", "query-status",
             "query-name", "query-cpus-fast", "stop", "cont", "system_reset",

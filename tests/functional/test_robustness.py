@@ -23,7 +23,7 @@ import time
 
 import test_migration as tm
 from relay import Relay
-from ternlib import Skip, TestFailure, check, check_equal, wait_until
+from ternlib import Skip, check, check_equal, wait_until
 
 RAM = "64M"
 MB = 8                      # dirty-ram writes [2 MiB, 10 MiB)

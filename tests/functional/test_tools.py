@@ -123,7 +123,7 @@ def test_checker_reports_each_problem(env):
     machine = src[MACHINE_KEY]["Name"]
     version = src[sec]["version_id"]
     i0, i1 = wire_indices(desc)[:2]
-    f0, f1 = desc["Fields"][i0]["field"], desc["Fields"][i1]["field"]
+    f0 = desc["Fields"][i0]["field"]
     c = Checker(env)
     S = f'Section "{sec}": '
 

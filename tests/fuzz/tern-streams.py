@@ -19,9 +19,14 @@ file:OUT_DIR/tern-*.stream:
   tern-block.stream     running, migrated with blk: true (the "block"
                         section: zero chunks, one chunk of data -- the short
                         last one, padded to 1 MiB -- PROGRESS, EOS)
+  tern-net-echo.stream  the net-echo guest (tests/guests/net_echo.c) instead
+                        of demo, once it has set up its NIC: the
+                        "virtio-net" section with a driver's three queues,
+                        rx buffers posted and the features it negotiated
 
 always -smp 2 with isa-debug-exit at 0xf4, the disk and the NIC (which the
-demo guest never drives: its section is the reset state): the fixture's
+demo guest never drives: its section is the reset state but in the net-echo
+stream): the fixture's
 machine, and a loader refuses a stream that lacks one of its sections.  Each
 must then load into the fixture (fuzz-seeds --check).  Exit status 77 when
 /dev/kvm is not usable (the caller reports a skip), 1 on any failure.
@@ -51,12 +56,12 @@ def make_disk(path):
         f.write(bytes((i * 7 + (i >> 9)) & 0xff for i in range(4096)))
 
 
-def start(env, name, extra=()):
+def start(env, name, extra=(), guest="demo"):
     qmp = env.path(f"{name}.qmp")
     disk = env.path(f"{name}.img")
     make_disk(disk)
     net = env.path(f"{name}.net")
-    args = ["-m", RAM, "-smp", "2", "-kernel", env.guest("demo"),
+    args = ["-m", RAM, "-smp", "2", "-kernel", env.guest(guest),
             "-drive", f"file={disk},if=virtio",
             "-netdev", f"stream,id=n0,server=on,addr.type=unix,addr.path={net}",
             "-device", f"virtio-net,netdev=n0,mac={NIC_MAC}",
@@ -76,15 +81,16 @@ def migrate_to_file(qmp, path, blk=False):
     wait_until(finished, TIMEOUT, f"the migration to {path}")
 
 
-def write_stream(env, out, name, extra=(), caps=(), blk=False):
-    t, q = start(env, name, extra)
+def write_stream(env, out, name, extra=(), caps=(), blk=False, guest="demo",
+                 ready="demo: clock"):
+    t, q = start(env, name, extra, guest)
     if caps:
         q.command("migrate-set-capabilities",
                   capabilities=[{"capability": c, "state": True} for c in caps])
     if "-S" not in extra:
-        # kvmclock is set up (its MSRs are in the "cpu" section) once the
-        # clock line is out.
-        t.wait_serial("demo: clock", timeout=TIMEOUT)
+        # demo: kvmclock is set up (its MSRs are in the "cpu" section)
+        # once the clock line is out; net-echo: its NIC is.
+        t.wait_serial(ready, timeout=TIMEOUT)
     path = os.path.join(out, f"tern-{name}.stream")
     migrate_to_file(q, path, blk)
     t.kill()
@@ -95,7 +101,8 @@ def write_streams(env, out):
     return [write_stream(env, out, "running"),
             write_stream(env, out, "start", extra=["-S"]),
             write_stream(env, out, "verify", caps=["x-verify-ram"]),
-            write_stream(env, out, "block", blk=True)]
+            write_stream(env, out, "block", blk=True),
+            write_stream(env, out, "net-echo", guest="net-echo", ready="NET-READY")]
 
 
 def main():
