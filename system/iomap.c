@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/le.h"
 
 void iomap_init(struct iomap *map, const char *name)
 {
@@ -67,7 +68,7 @@ bool iomap_dispatch(const struct iomap *map, uint64_t addr, uint8_t *data, unsig
                     bool is_write)
 {
     const struct iomap_range *r = iomap_find(map, addr);
-    uint64_t v = 0;
+    uint64_t v;
 
     if (!r) {
         if (!is_write)
@@ -75,14 +76,11 @@ bool iomap_dispatch(const struct iomap *map, uint64_t addr, uint8_t *data, unsig
         return false;
     }
     if (is_write) {
-        for (unsigned i = 0; i < size; i++)
-            v |= (uint64_t)data[i] << (8 * i);
         if (r->ops->write)
-            r->ops->write(r->opaque, addr - r->base, v, size);
+            r->ops->write(r->opaque, addr - r->base, le_get_n(data, size), size);
     } else {
         v = r->ops->read ? r->ops->read(r->opaque, addr - r->base, size) : ~0ULL;
-        for (unsigned i = 0; i < size; i++)
-            data[i] = v >> (8 * i);
+        le_put_n(data, size, v);
     }
     return true;
 }

@@ -23,6 +23,16 @@ static inline uint64_t le64_get(const uint8_t *p)
     return le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
 }
 
+/* @n (at most 8) bytes: an access of any width (MMIO, config space). */
+static inline uint64_t le_get_n(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
 static inline void le16_put(uint8_t *p, uint16_t v)
 {
     p[0] = v;
@@ -39,6 +49,12 @@ static inline void le64_put(uint8_t *p, uint64_t v)
 {
     le32_put(p, v);
     le32_put(p + 4, v >> 32);
+}
+
+static inline void le_put_n(uint8_t *p, unsigned n, uint64_t v)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 #endif

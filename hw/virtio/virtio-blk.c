@@ -260,12 +260,9 @@ static void vblk_config(const struct virtio_blk *b, uint8_t c[VIRTIO_BLK_CONFIG_
 static uint64_t vblk_config_read(void *opaque, uint32_t offset, unsigned size)
 {
     uint8_t c[VIRTIO_BLK_CONFIG_SIZE];
-    uint64_t v = 0;
 
     vblk_config(opaque, c);
-    for (unsigned i = 0; i < size; i++) /* the transport checked the range */
-        v |= (uint64_t)c[offset + i] << (8 * i);
-    return v;
+    return le_get_n(c + offset, size); /* the transport checked the range */
 }
 
 /* The driver reset the device (queues already reset): requests in

@@ -474,12 +474,9 @@ static void vnet_config(const struct virtio_net *n, uint8_t c[VIRTIO_NET_CONFIG_
 static uint64_t vnet_config_read(void *opaque, uint32_t offset, unsigned size)
 {
     uint8_t c[VIRTIO_NET_CONFIG_SIZE];
-    uint64_t v = 0;
 
     vnet_config(opaque, c);
-    for (unsigned i = 0; i < size; i++) /* the transport checked the range */
-        v |= (uint64_t)c[offset + i] << (8 * i);
-    return v;
+    return le_get_n(c + offset, size); /* the transport checked the range */
 }
 
 /* QEMU's reset state: promiscuous, empty table, the configured MAC. */

@@ -93,6 +93,15 @@ static struct irq_line machine_virtio_irq(const struct machine_config *cfg, unsi
     return (struct irq_line){ cfg->irq_set, cfg->irq_opaque, LAYOUT_VIRTIO_IRQ(slot) };
 }
 
+/* An initialised transport into slot @slot: doorbells, then the MMIO window. */
+static bool machine_map_virtio(const struct machine_config *cfg, unsigned slot,
+                               struct virtio_mmio *t, const char *name, GError **errp)
+{
+    virtio_mmio_set_host_notifiers(t, cfg->notifiers);
+    return iomap_add(cfg->mmio, machine_virtio_base(slot), VIRTIO_MMIO_SIZE, &virtio_mmio_ops, t,
+                     name, errp);
+}
+
 static bool machine_init_virtio_blk(struct machine *m, const struct machine_config *cfg,
                                     GError **errp)
 {
@@ -102,10 +111,8 @@ static bool machine_init_virtio_blk(struct machine *m, const struct machine_conf
 
         virtio_blk_init(&m->blk[i], cfg->disks[i].bb, cfg->disks[i].serial, &cfg->ram,
                         machine_virtio_base(i), irq);
-        virtio_mmio_set_host_notifiers(&m->blk[i].mmio, cfg->notifiers);
         m->nblk = i + 1;
-        if (!iomap_add(cfg->mmio, machine_virtio_base(i), VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
-                       &m->blk[i].mmio, name, errp))
+        if (!machine_map_virtio(cfg, i, &m->blk[i].mmio, name, errp))
             return false;
     }
     return true;
@@ -143,10 +150,8 @@ static bool machine_init_virtio_net(struct machine *m, const struct machine_conf
         if (!virtio_net_init(&m->net[i], cfg->nics[i].nb, cfg->nics[i].mac, &cfg->ram,
                              machine_virtio_base(slot), machine_virtio_irq(cfg, slot), errp))
             return false;
-        virtio_mmio_set_host_notifiers(&m->net[i].mmio, cfg->notifiers);
         m->nnet = i + 1;
-        if (!iomap_add(cfg->mmio, machine_virtio_base(slot), VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
-                       &m->net[i].mmio, name, errp))
+        if (!machine_map_virtio(cfg, slot, &m->net[i].mmio, name, errp))
             return false;
     }
     return true;

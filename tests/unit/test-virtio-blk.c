@@ -109,12 +109,7 @@ static void drv_start(struct fixture *fx, uint64_t features)
 {
     virtio_driver_negotiate(&fx->b.mmio, features);
     g_assert_cmpuint(rd(fx, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, !=, 0);
-    wr(fx, VIRTIO_MMIO_QUEUE_SEL, 0);
-    wr(fx, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-    wr(fx, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
-    wr(fx, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)AVAIL_GPA);
-    wr(fx, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)USED_GPA);
-    wr(fx, VIRTIO_MMIO_QUEUE_READY, 1);
+    virtio_driver_setup_queue(&fx->b.mmio, 0, QNUM, DESC_GPA, AVAIL_GPA, USED_GPA);
     wr(fx, VIRTIO_MMIO_STATUS, rd(fx, VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
     fx->avail_idx = 0;
 }

@@ -223,11 +223,8 @@ static void drv_start(struct fixture *fx, uint64_t features)
         memset(fx->ram + Q_GPA(q), 0, 0x3000);
         wr(fx, VIRTIO_MMIO_QUEUE_SEL, q);
         g_assert_cmpuint(rd(fx, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, VIRTIO_NET_QUEUE_SIZE);
-        wr(fx, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-        wr(fx, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)Q_GPA(q));
-        wr(fx, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)Q_GPA(q) + 0x1000);
-        wr(fx, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)Q_GPA(q) + 0x2000);
-        wr(fx, VIRTIO_MMIO_QUEUE_READY, 1);
+        virtio_driver_setup_queue(&fx->n.mmio, q, QNUM, Q_GPA(q), Q_GPA(q) + 0x1000,
+                                  Q_GPA(q) + 0x2000);
         fx->q[q] = (struct queue_drv){ 0 };
     }
     wr(fx, VIRTIO_MMIO_STATUS, rd(fx, VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);

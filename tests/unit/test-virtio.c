@@ -123,15 +123,7 @@ static void drv_negotiate(struct fixture *fx, uint64_t features)
 
 static void drv_setup_queue(struct fixture *fx, gpa_t desc, gpa_t avail, gpa_t used)
 {
-    wr(fx, VIRTIO_MMIO_QUEUE_SEL, 0);
-    wr(fx, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-    wr(fx, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-    wr(fx, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-    wr(fx, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
-    wr(fx, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
-    wr(fx, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
-    wr(fx, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
-    wr(fx, VIRTIO_MMIO_QUEUE_READY, 1);
+    virtio_driver_setup_queue(&fx->t, 0, QNUM, desc, avail, used);
 }
 
 /* Negotiate, set up queue 0 at the default addresses, DRIVER_OK. */

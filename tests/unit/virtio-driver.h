@@ -12,5 +12,8 @@
 /* ACKNOWLEDGE, DRIVER, both halves of @features, FEATURES_OK.  The caller
  * reads the status back to see whether the device kept FEATURES_OK. */
 void virtio_driver_negotiate(struct virtio_mmio *t, uint64_t features);
+/* Queue @q: @num entries, its three rings at those guest addresses, READY. */
+void virtio_driver_setup_queue(struct virtio_mmio *t, unsigned q, unsigned num, uint64_t desc,
+                               uint64_t avail, uint64_t used);
 
 #endif
