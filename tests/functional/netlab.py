@@ -119,6 +119,21 @@ class Lan:
                 return e.get("ifname")
         return None
 
+    def pin_neighbour(self, addr, mac):
+        """Make the peer's ARP entry for @addr a permanent @mac, so the
+        peer never asks again: an ARP request is broadcast, and a
+        guest answering it would teach the bridge its port as well."""
+        ip("-n", self.peer, "neigh", "replace", addr, "lladdr", mac, "dev", "vp",
+           "nud", "permanent")
+
+    def ping_count(self, addr, count, interval=0.05, timeout=60):
+        """`ping -c @count` from the peer, which must get every reply."""
+        p = subprocess.run(self.peer_prefix + ["ping", "-n", "-q", "-c", str(count), "-i",
+                                               str(interval), "-w", str(timeout), addr],
+                           capture_output=True, text=True, timeout=timeout + 30)
+        if p.returncode != 0 or f"{count} received" not in p.stdout:
+            raise TestFailure(f"ping -c {count} {addr}: {p.stdout.strip()} {p.stderr.strip()}")
+
     def ping(self, addr, interval=0.05):
         return Pinger(self.env, self.peer_prefix, addr, interval)
 
