@@ -31,6 +31,7 @@ class Follower:
 
     def __init__(self, path, prefix):
         self.path, self.prefix, self.pos, self.text = path, prefix, 0, ""
+        self.lines = []
 
     def poll(self):
         try:
@@ -44,15 +45,13 @@ class Follower:
         while "\n" in self.text:
             line, self.text = self.text.split("\n", 1)
             print(f"{self.prefix} {line}", flush=True)
-            self.last = line
+            self.lines.append(line)
 
     def seen(self, needle):
+        """Whether a whole line holding @needle has been printed (the
+        guest writes a line a character at a time)."""
         self.poll()
-        try:
-            with open(self.path, "rb") as f:
-                return needle.encode() in f.read()
-        except FileNotFoundError:
-            return False
+        return any(needle in line for line in self.lines)
 
 
 def main():

@@ -1,5 +1,5 @@
 """Tiny guests booted by the tern binary: output, exit status, SMP, reset."""
-from ternlib import DEBUG_EXIT, check, check_equal
+from ternlib import DEBUG_EXIT, check, check_equal, connect_unix
 
 
 def test_hello_prints_and_exits(env):
@@ -92,15 +92,10 @@ def test_ram_sizes_and_pci_hole_split(env):
 
 def test_serial_unix_socket_server(env):
     env.require_kvm()
-    import socket
     path = env.path("serial.sock")
     t = env.start(["-kernel", env.guest("dirty-ram"), "-append", "mb=4",
                    "-serial", f"unix:{path},server,nowait"] + DEBUG_EXIT, serial=False)
-    import os
-    from ternlib import wait_until
-    wait_until(lambda: os.path.exists(path) or t.proc.poll() is not None, 30, "socket")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+    s = connect_unix(path, 30, "serial")
     s.settimeout(60)
     got = b""
     while got.count(b"B") < 3:
@@ -109,8 +104,7 @@ def test_serial_unix_socket_server(env):
         got += chunk
     s.close()
     # A second client after the first left also gets output.
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    wait_until(lambda: s.connect_ex(path) == 0, 30, "reconnect")
+    s = connect_unix(path, 30, "serial (second client)")
     s.settimeout(60)
     check(b"B" in s.recv(4096), "no output for the second client")
     s.close()

@@ -319,6 +319,8 @@ def test_migrate_downtime(env):
     gap = (resume["seconds"] - stop["seconds"]) * 1000 + \
         (resume["microseconds"] - stop["microseconds"]) / 1000
     limit = sq.command("query-migrate-parameters")["downtime-limit"]
+    print(f"     idle guest: downtime {down} ms; busy guest: stop to resume {gap:.0f} ms, "
+          f"downtime {sq.command('query-migrate')['downtime']} ms", flush=True)
     check(0 <= gap <= 1.1 * limit, f"stop to resume took {gap:.0f} ms (limit {limit} ms)")
 
 

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from ternlib import Hmp, Qmp, TestFailure, check, check_equal, wait_until
+from ternlib import Hmp, Qmp, TestFailure, check, check_equal, connect_unix, wait_until
 
 REQUIRED = {"qmp_capabilities", "query-version", "query-commands", "query-status",
             "query-name", "query-cpus-fast", "stop", "cont", "system_reset",
@@ -250,9 +250,7 @@ def test_chardev_mon_pretty_and_tcp(env):
     t, _ = start_vm(env, ["-chardev", f"socket,id=mon0,path={path},server=on,wait=off",
                           "-mon", "chardev=mon0,mode=control,pretty=on",
                           "-monitor", f"tcp:127.0.0.1:{port},server,nowait"])
-    s = socket.socket(socket.AF_UNIX)
-    wait_until(lambda: os.path.exists(path), 30, "socket")
-    s.connect(path)
+    s = connect_unix(path, 30, "pretty QMP")
     s.settimeout(30)
     buf = b""
     while b"}\r\n" not in buf or not buf.rstrip().endswith(b"}"):
