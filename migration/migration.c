@@ -327,13 +327,21 @@ static void migration_measure(struct migration *ms, struct migration_meter *m, i
     m->period_pages = pages;
 }
 
+/* The byte counts query-migrate shows: the whole stream's (the rates are
+ * over it) and RAM's alone, as QEMU's ram "transferred" (lock held). */
+static void migration_count_bytes(struct migration *ms)
+{
+    ms->stats.transferred = qemu_file_transferred(ms->f);
+    ms->stats.ram_transferred = ms->rs ? ms->rs->stats.bytes : 0;
+}
+
 /* Publish the figures query-migrate shows and the pass events (lock held). */
 static void migration_publish(struct migration *ms, struct migration_meter *m, uint64_t pending,
                               int64_t now)
 {
     struct ram_state *rs = ms->rs;
 
-    ms->stats.transferred = qemu_file_transferred(ms->f);
+    migration_count_bytes(ms);
     ms->stats.remaining = pending;
     if (ms->bm && ms->bm->enabled) {
         /* savevm_pending() just asked the disks too: RAM is the rest */
@@ -458,7 +466,7 @@ static bool migration_switchover(struct migration *ms, GError **errp)
         qemu_file_flush(ms->f);
         ok = qemu_file_take_error(ms->f, errp);
         g_mutex_lock(ms->lock);
-        ms->stats.transferred = qemu_file_transferred(ms->f);
+        migration_count_bytes(ms);
         g_mutex_unlock(ms->lock);
     }
     qemu_file_close(dev, NULL);
@@ -691,7 +699,7 @@ static JsonObject *migration_query_ram(struct migration *ms)
     uint64_t normal = ms->rs ? ms->rs->stats.normal_pages : 0;
     uint64_t zero = ms->rs ? ms->rs->stats.zero_pages : 0;
 
-    json_object_set_int_member(o, "transferred", st->transferred);
+    json_object_set_int_member(o, "transferred", st->ram_transferred);
     json_object_set_int_member(o, "remaining", st->remaining);
     json_object_set_int_member(o, "total", ms->rs ? ms->rs->total : 0);
     json_object_set_int_member(o, "duplicate", zero);
@@ -705,7 +713,7 @@ static JsonObject *migration_query_ram(struct migration *ms)
     json_object_set_int_member(o, "page-size", RAM_PAGE_SIZE);
     json_object_set_int_member(o, "multifd-bytes", 0);
     json_object_set_int_member(o, "pages-per-second", st->pages_per_second);
-    json_object_set_int_member(o, "precopy-bytes", st->transferred);
+    json_object_set_int_member(o, "precopy-bytes", st->ram_transferred);
     json_object_set_int_member(o, "downtime-bytes", 0);
     json_object_set_int_member(o, "postcopy-bytes", 0);
     return o;

@@ -133,6 +133,7 @@ struct migration_stats {
     int64_t downtime_ms;
     int64_t expected_downtime_ms;
     uint64_t transferred; /* bytes on the stream */
+    uint64_t ram_transferred; /* of which RAM pages' (ram_stats.bytes) */
     uint64_t remaining;   /* RAM bytes still to send (disks: block_mig stats) */
     double mbps;
     uint64_t bandwidth;   /* bytes per second, measured */

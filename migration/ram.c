@@ -257,16 +257,21 @@ static void ram_save_page(struct ram_state *rs, QEMUFile *f, const struct ram_bl
     if (b == rs->last_sent)
         flags |= RAM_SAVE_FLAG_CONTINUE;
     qemu_file_put_be64(f, offset | flags);
-    if (b != rs->last_sent)
+    rs->stats.bytes += 8;
+    if (b != rs->last_sent) {
         qemu_file_put_str8(f, b->idstr);
+        rs->stats.bytes += 1 + strlen(b->idstr);
+    }
     rs->last_sent = b;
     if (zero) {
         qemu_file_put_byte(f, 0);
         rs->stats.zero_pages++;
+        rs->stats.bytes += 1;
     } else {
         /* Live guest memory: a write after this copy is in the next sync. */
         qemu_file_put_buffer_async(f, host, RAM_PAGE_SIZE);
         rs->stats.normal_pages++;
+        rs->stats.bytes += RAM_PAGE_SIZE;
     }
 }
 

@@ -119,6 +119,7 @@ typedef void (*ram_sync_stop_fn)(void *opaque);
 struct ram_stats {
     uint64_t zero_pages;     /* "duplicate" in query-migrate */
     uint64_t normal_pages;
+    uint64_t bytes;          /* the page records' bytes: "transferred" */
     uint64_t dirty_sync_count;
     uint64_t dirty_pages_last_sync; /* pages found dirty by the latest sync */
 };

@@ -325,7 +325,19 @@ static void block_migration(bool use_cap)
         g_assert_nonnull(disk);
         g_assert_cmpint(json_object_get_int_member(disk, "total"), ==, DISK_SIZE);
         g_assert_cmpint(json_object_get_int_member(disk, "remaining"), ==, 0);
+        JsonObject *ram = json_object_get_object_member(q, "ram");
+        uint64_t normal = json_object_get_int_member(ram, "normal");
+        uint64_t dup = json_object_get_int_member(ram, "duplicate");
+        uint64_t ram_bytes = json_object_get_int_member(ram, "transferred");
+
         g_assert_cmpint(json_object_get_int_member(disk, "transferred"), >=, DISK_SIZE);
+        /* RAM's figure is its page records (an 8-byte header, maybe the
+         * block's name, then 4096 bytes or one): no disk bytes in it. */
+        g_assert_cmpuint(ram_bytes, >=, normal * (8 + RAM_PAGE_SIZE) + dup * (8 + 1));
+        g_assert_cmpuint(ram_bytes, <=, normal * (8 + RAM_PAGE_SIZE) + dup * (8 + 1) +
+                                            (normal + dup) * 256);
+        g_assert_cmpuint(ram_bytes + json_object_get_int_member(disk, "transferred"), <=,
+                         src.ms.stats.transferred);
     }
     end_clear(&src);
     end_clear(&dst);
