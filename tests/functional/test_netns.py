@@ -148,8 +148,9 @@ def start_echo(env, lan, name, tap_name, incoming=None):
 def test_net_echo_ping_ten_migrations(env):
     """net-echo answers pings while it migrates ten times between two
     taps on the bridge (A -> B -> A ...).  It sends nothing of its own, so
-    only the announce can move the bridge's entry for its MAC: the table
-    must follow each migration at once.  Prints lost replies and the
+    besides the announce only its reply to a ping in flight at the
+    switch-over can move the bridge's entry for its MAC: the table must
+    follow each migration at once.  Prints lost replies and the
     longest gap per migration."""
     lan = require_lan(env)
     taps = ("ta", "tb")
