@@ -153,7 +153,8 @@ static bool incoming_listen(struct incoming *in, const struct mig_uri *u, GError
     in->listen_fd = mig_channel_listen(u, errp);
     if (in->listen_fd < 0)
         return false;
-    in->port = u->kind == MIG_TRANSPORT_TCP ? sock_local_port(in->listen_fd) : 0;
+    sock_addr_clear(&in->local);
+    sock_local_addr(in->listen_fd, &in->local);
     in->listen_src = g_unix_fd_source_new(in->listen_fd, G_IO_IN);
     g_source_set_callback(in->listen_src, G_SOURCE_FUNC(incoming_accept), in, NULL);
     g_source_attach(in->listen_src, in->ctx);
@@ -210,6 +211,7 @@ void incoming_destroy(struct incoming *in)
     g_free(in->error_desc);
     g_free(in->desc);
     in->error_desc = in->desc = NULL;
+    sock_addr_clear(&in->local);
 }
 
 JsonObject *incoming_query(struct incoming *in)
@@ -224,5 +226,21 @@ JsonObject *incoming_query(struct incoming *in)
         json_object_set_int_member(o, "total-time", in->total_ms);
     if (s == MIGRATION_STATUS_FAILED && in->error_desc)
         json_object_set_string_member(o, "error-desc", in->error_desc);
+    if (in->local.host || in->local.path) {
+        /* As QEMU's (SocketAddress: the port a string), e.g. for port 0. */
+        JsonArray *list = json_array_new();
+        JsonObject *a = json_object_new();
+
+        if (in->local.path) {
+            json_object_set_string_member(a, "type", "unix");
+            json_object_set_string_member(a, "path", in->local.path);
+        } else {
+            json_object_set_string_member(a, "type", "inet");
+            json_object_set_string_member(a, "host", in->local.host);
+            json_object_set_string_member(a, "port", in->local.port);
+        }
+        json_array_add_object_element(list, a);
+        json_object_set_array_member(o, "socket-address", list);
+    }
     return o;
 }

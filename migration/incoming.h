@@ -56,7 +56,7 @@ struct incoming {
     char *error_desc;
     char *desc;         /* the URI, for messages */
     int listen_fd;
-    int port;           /* tcp: the bound port (for port 0) */
+    struct sock_addr local; /* tcp, unix: where it listens (port 0 resolved) */
     GSource *listen_src;
     struct mig_channel ch;
     GThread *thread;

@@ -154,6 +154,23 @@ void hmp_info_migrate(struct mon_ctx *ctx, JsonNode *ret, GString *out)
     hmp_int_line(out, o, "expected-downtime", "expected downtime", " ms", 1);
     hmp_int_line(out, o, "downtime", "downtime", " ms", 1);
     hmp_int_line(out, o, "setup-time", "setup", " ms", 1);
+    if (json_object_has_member(o, "socket-address")) { /* QEMU's lines */
+        JsonArray *list = json_object_get_array_member(o, "socket-address");
+
+        g_string_append(out, "socket address: [\n");
+        for (guint i = 0; i < json_array_get_length(list); i++) {
+            JsonObject *a = json_array_get_object_element(list, i);
+
+            if (json_object_has_member(a, "path"))
+                g_string_append_printf(out, "\tunix:%s\n",
+                                       json_object_get_string_member(a, "path"));
+            else
+                g_string_append_printf(out, "\ttcp:%s:%s\n",
+                                       json_object_get_string_member(a, "host"),
+                                       json_object_get_string_member(a, "port"));
+        }
+        g_string_append(out, "]\n");
+    }
     if (json_object_has_member(o, "ram")) {
         ram = json_object_get_object_member(o, "ram");
         hmp_int_line(out, ram, "transferred", "transferred ram", " kbytes", 1024);

@@ -1,11 +1,14 @@
 #include "util/sockets.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <glib-unix.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -281,16 +284,49 @@ int sock_accept(int listen_fd)
     return fd;
 }
 
-int sock_local_port(int fd)
+bool sock_local_addr(int fd, struct sock_addr *a)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
+    unsigned port;
 
+    memset(a, 0, sizeof(*a));
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return 0;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return 0;
+        return false;
+    if (ss.ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
+
+        a->kind = SOCK_UNIX;
+        a->path = g_strndup(un->sun_path, len - offsetof(struct sockaddr_un, sun_path));
+        return true;
+    }
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    } else {
+        return false;
+    }
+    a->kind = SOCK_TCP;
+    a->host = g_strdup(host);
+    a->port = g_strdup_printf("%u", port);
+    return true;
+}
+
+int sock_local_port(int fd)
+{
+    struct sock_addr a;
+    int port = 0;
+
+    if (sock_local_addr(fd, &a) && a.kind == SOCK_TCP)
+        port = atoi(a.port);
+    sock_addr_clear(&a);
+    return port;
 }

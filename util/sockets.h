@@ -46,6 +46,9 @@ int sock_connect(const struct sock_addr *a, GError **errp);
 int sock_connect_cancellable(const struct sock_addr *a, int cancel_fd, GError **errp);
 /* Accept one pending client (non-blocking, close-on-exec) or -1. */
 int sock_accept(int listen_fd);
+/* The address socket @fd is bound to, numeric (a TCP listener's port
+ * 0 resolved); false for another family.  sock_addr_clear() it after. */
+bool sock_local_addr(int fd, struct sock_addr *a);
 /* The port a TCP listener got (for port 0), or 0. */
 int sock_local_port(int fd);
 

@@ -275,6 +275,8 @@ def block_migrate(env, uri_dst, uri_src, blocks=64, size=None, hmp=False, bandwi
     src.wait_serial("R2 ", timeout=120)
     if bandwidth:
         sq.command("migrate-set-parameters", **{"max-bandwidth": bandwidth})
+    if callable(uri_src):
+        uri_src = uri_src(dq)
     if hmp:
         out = sq.command("human-monitor-command", **{"command-line": f"migrate -b {uri_src}"})
         check("Error" not in out, f"HMP migrate -b: {out!r}")
@@ -334,10 +336,9 @@ def test_disk_block_migration_tcp_hmp(env):
     image is 3 MiB and a bit (a short last chunk), random bytes at its end
     past the 64 blocks the guest writes."""
     env.require_kvm()
-    port = tm.free_port()
     size = (3 << 20) + 8 * BLOCK
-    src, sq, dst, dq, images = block_migrate(env, f"tcp:127.0.0.1:{port}",
-                                             f"tcp:127.0.0.1:{port}", size=size, hmp=True)
+    src, sq, dst, dq, images = block_migrate(env, "tcp:127.0.0.1:0", tm.listening_uri,
+                                             size=size, hmp=True)
     check_block_migrated(env, src, sq, dst, dq, images, 64)
     out = sq.command("human-monitor-command", **{"command-line": "info migrate"})
     for line in ("transferred disk:", "remaining disk: 0 kbytes",

@@ -111,6 +111,8 @@ def migrate_live(env, incoming, uri, mb=16, ram="128M", smp=1, before=None):
     src.wait_serial("B", count=2, timeout=120)
     if before:
         before(sq)
+    if callable(uri):
+        uri = uri(dq)
     sq.command("migrate", uri=uri)
     wait_status(sq, "completed")
     return finish_check(env, src, sq, dst, dq, mb)
@@ -124,6 +126,17 @@ def free_port():
     return port
 
 
+def listening_uri(dq):
+    """The URI a destination started with -incoming tcp:HOST:0 listens on:
+    its query-migrate "socket-address" has the port it got, as QEMU's.
+    (No window in which another process can take the port.)"""
+    addrs = dq.command("query-migrate").get("socket-address")
+    check(addrs and len(addrs) == 1 and addrs[0].get("type") == "inet",
+          f"the destination's socket-address: {addrs}")
+    check(int(addrs[0]["port"]) > 0, f"port 0 resolved: {addrs}")
+    return f"tcp:{addrs[0]['host']}:{addrs[0]['port']}"
+
+
 def test_migrate_unix(env):
     env.require_kvm()
     path = env.path("mig.sock")
@@ -132,9 +145,17 @@ def test_migrate_unix(env):
 
 
 def test_migrate_tcp(env):
+    """-incoming tcp:127.0.0.1:0: the destination says which port it got
+    (query-migrate socket-address, info migrate's "socket address"), and
+    the migration goes there."""
     env.require_kvm()
-    port = free_port()
-    migrate_live(env, f"tcp:127.0.0.1:{port}", f"tcp:127.0.0.1:{port}")
+
+    def uri(dq):
+        uri = listening_uri(dq)
+        out = dq.command("human-monitor-command", **{"command-line": "info migrate"})
+        check(f"socket address: [\r\n\t{uri}\r\n]\r\n" in out, f"info migrate: {out!r}")
+        return uri
+    migrate_live(env, "tcp:127.0.0.1:0", uri)
 
 
 def test_migrate_fd(env):

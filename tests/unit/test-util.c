@@ -1,8 +1,12 @@
-/* util/: size parsing and QEMU-style key=value option strings. */
+/* util/: size parsing, QEMU-style key=value option strings, and a
+ * socket's own address. */
 #include <glib.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "util/keyval.h"
 #include "util/size.h"
+#include "util/sockets.h"
 
 static void test_size_ok(void)
 {
@@ -92,9 +96,51 @@ static void test_keyval_errors(void)
     g_assert_nonnull(strstr(e4->message, "'z'"));
 }
 
+/* A listener's own address: port 0 resolved, numeric hosts, UNIX paths. */
+static void test_sock_local_addr(void)
+{
+    static const char *const cases[][2] = {
+        { "tcp:127.0.0.1:0", "127.0.0.1" },
+        { "tcp:[::1]:0", "::1" },
+    };
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("tern-sock-XXXXXX", &err);
+    g_autofree char *path = g_build_filename(dir, "l.sock", NULL);
+    g_autofree char *unix_uri = g_strconcat("unix:", path, NULL);
+    struct sock_addr a, got;
+    int fd;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_assert_true(sock_addr_parse(cases[i][0], &a, &err));
+        fd = sock_listen(&a, 1, &err);
+        sock_addr_clear(&a);
+        g_assert_no_error(err);
+        g_assert_true(sock_local_addr(fd, &got));
+        g_assert_cmpint(got.kind, ==, SOCK_TCP);
+        g_assert_cmpstr(got.host, ==, cases[i][1]);
+        g_assert_cmpint(atoi(got.port), >, 0);
+        g_assert_cmpint(atoi(got.port), ==, sock_local_port(fd));
+        sock_addr_clear(&got);
+        close(fd);
+    }
+    g_assert_true(sock_addr_parse(unix_uri, &a, &err));
+    fd = sock_listen(&a, 1, &err);
+    g_assert_no_error(err);
+    sock_addr_clear(&a);
+    g_assert_true(sock_local_addr(fd, &got));
+    g_assert_cmpint(got.kind, ==, SOCK_UNIX);
+    g_assert_cmpstr(got.path, ==, path);
+    g_assert_cmpint(sock_local_port(fd), ==, 0);
+    sock_addr_clear(&got);
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/sockets/local-addr", test_sock_local_addr);
     g_test_add_func("/size/ok", test_size_ok);
     g_test_add_func("/size/errors", test_size_errors);
     g_test_add_func("/size/to-str", test_size_to_str);
