@@ -15,7 +15,7 @@ import struct
 import subprocess
 
 import test_migration as tm
-from ternlib import Qmp, TestFailure, check, check_equal, wait_until
+from ternlib import TestFailure, check, check_equal, wait_until
 
 BLOCK = 4096
 WORDS = BLOCK // 8
@@ -78,11 +78,7 @@ def start_blk(env, name, image, blocks, extra=(), drive_opts="", incoming=None):
     if incoming:
         args += ["-incoming", incoming, "-S"]
     t = env.start(args + list(extra), name=name)
-    q = Qmp(qmp)
-    q.command("migrate-set-capabilities",
-              capabilities=[{"capability": "events", "state": True},
-                            {"capability": "x-verify-ram", "state": True}])
-    return t, q
+    return t, tm.migration_qmp(qmp)
 
 
 def test_disk_blk_pattern(env):

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 
+import test_migration as tm
 from ternlib import TestFailure, check, check_equal
 
 _cache = {}
@@ -67,7 +68,6 @@ def test_linux_migrate_memtest(env):
     console goes on to the reboot."""
     import time as _time
 
-    from ternlib import Qmp
     env.require_kvm()
     kit = linux_kit(env)
     with open(os.path.join(kit, "cmdline.txt")) as f:
@@ -78,10 +78,7 @@ def test_linux_migrate_memtest(env):
     dst = env.start(common + ["-incoming", f"unix:{sock}", "-qmp",
                               f"unix:{env.path('dst.qmp')},server,nowait"], name="dst")
     src = env.start(common + ["-qmp", f"unix:{env.path('src.qmp')},server,nowait"], name="src")
-    sq = Qmp(env.path("src.qmp"))
-    sq.command("migrate-set-capabilities",
-               capabilities=[{"capability": "events", "state": True},
-                             {"capability": "x-verify-ram", "state": True}])
+    sq = tm.migration_qmp(env.path("src.qmp"))
     src.wait_serial("TERN-MEMTEST-START", 600)
     src.wait_serial("memtest: round 3 ok", 300)
     sq.command("migrate", uri=f"unix:{sock}")
@@ -114,7 +111,6 @@ def linux_disk_migration(env, blk):
     import hashlib
     import time as _time
 
-    from ternlib import Qmp
     env.require_kvm()
     kit = linux_kit(env)
     with open(os.path.join(kit, "cmdline.txt")) as f:
@@ -131,10 +127,7 @@ def linux_disk_migration(env, blk):
                               "-qmp", f"unix:{env.path('dst.qmp')},server,nowait"], name="dst")
     src = env.start(common + ["-drive", f"file={images[0]},if=virtio",
                               "-qmp", f"unix:{env.path('src.qmp')},server,nowait"], name="src")
-    sq = Qmp(env.path("src.qmp"))
-    sq.command("migrate-set-capabilities",
-               capabilities=[{"capability": "events", "state": True},
-                             {"capability": "x-verify-ram", "state": True}])
+    sq = tm.migration_qmp(env.path("src.qmp"))
     src.wait_serial("TERN-DISK-ROUND 1", 900)
     sq.command("migrate", uri=f"unix:{sock}", blk=blk)
     deadline = _time.monotonic() + 300

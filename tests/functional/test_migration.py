@@ -43,6 +43,17 @@ def ram_bytes(env, qmp, mb, name):
     return data
 
 
+def migration_qmp(path):
+    """QMP on @path with MIGRATION events on and x-verify-ram, as on every
+    migration the tests make: the destination checks a digest of all RAM
+    (a missed dirty page fails the load)."""
+    q = Qmp(path)
+    q.command("migrate-set-capabilities",
+              capabilities=[{"capability": "events", "state": True},
+                            {"capability": "x-verify-ram", "state": True}])
+    return q
+
+
 def start(env, name, mb, ram="128M", smp=1, incoming=None, extra=(), append=None, **kw):
     qmp = env.path(f"{name}.qmp")
     args = ["-m", ram, "-smp", str(smp), "-kernel", env.guest("dirty-ram"),
@@ -50,13 +61,7 @@ def start(env, name, mb, ram="128M", smp=1, incoming=None, extra=(), append=None
     if incoming:
         args += ["-incoming", incoming]
     t = env.start(args + list(extra), name=name, **kw)
-    q = Qmp(qmp)
-    # x-verify-ram on every migration the tests make: the destination
-    # checks a digest of all RAM (a missed dirty page fails the load).
-    q.command("migrate-set-capabilities",
-              capabilities=[{"capability": "events", "state": True},
-                            {"capability": "x-verify-ram", "state": True}])
-    return t, q
+    return t, migration_qmp(qmp)
 
 
 def passes(t):

@@ -10,7 +10,7 @@ import socket
 import struct
 import time
 
-from ternlib import DEBUG_EXIT, Qmp, TestFailure, check, check_equal, connect_unix
+from ternlib import DEBUG_EXIT, TestFailure, check, check_equal, connect_unix
 from test_cli import one_line_error
 import test_migration as tm
 
@@ -304,11 +304,7 @@ def start_echo(env, name, mac, incoming=None, append="", extra=()):
     if incoming:
         args += ["-incoming", incoming]
     t = env.start(args, name=name)
-    q = Qmp(qmp)
-    q.command("migrate-set-capabilities",
-              capabilities=[{"capability": "events", "state": True},
-                            {"capability": "x-verify-ram", "state": True}])
-    return t, q
+    return t, tm.migration_qmp(qmp)
 
 
 def test_net_echo_arp_ping(env):
